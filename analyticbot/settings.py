@@ -1,0 +1,144 @@
+"""One place for configuration. Everything comes from the environment.
+
+`ANALYTICBOT_DATA_DIR` (default ``./data``) holds the embedded files: the SQLite operational store, the DuckDB
+warehouse, the published snapshots and the Telegram export landing folder. `ANALYTICBOT_APP_DB_URL` and
+`ANALYTICBOT_WAREHOUSE_URL` override either store, e.g. with a ``postgresql://`` URL.
+
+Secrets are read here and nowhere else; `Settings.__repr__` hides them so they never reach a log or an error.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Telemetry off everywhere (Dagster, dbt, Streamlit, Great Expectations). Set at import of the shared core so
+# that every entry point that reads settings also inherits these, including dbt subprocesses.
+TELEMETRY_OFF = {
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "False",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+}
+for _key, _value in TELEMETRY_OFF.items():
+    os.environ.setdefault(_key, _value)
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed. The message names the variable, never its value."""
+
+
+def _secret(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    app_db_url: str
+    warehouse_url: str
+    telegram_api_id: int | None = field(default=None, repr=False)
+    telegram_api_hash: str | None = field(default=None, repr=False)
+    telegram_session: str | None = field(default=None, repr=False)
+    bot_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = Path(os.environ.get("ANALYTICBOT_DATA_DIR", "./data")).expanduser().resolve()
+        app_db_url = os.environ.get("ANALYTICBOT_APP_DB_URL") or f"sqlite:///{data_dir / 'app.sqlite'}"
+        warehouse_url = os.environ.get("ANALYTICBOT_WAREHOUSE_URL") or f"duckdb:///{data_dir / 'warehouse.duckdb'}"
+        api_id = os.environ.get("TELEGRAM_API_ID")
+        if api_id is not None and api_id != "" and not api_id.isdigit():
+            raise ConfigError("TELEGRAM_API_ID must be a whole number")
+        settings = cls(
+            data_dir=data_dir,
+            app_db_url=app_db_url,
+            warehouse_url=warehouse_url,
+            telegram_api_id=int(api_id) if api_id else None,
+            telegram_api_hash=_secret("TELEGRAM_API_HASH"),
+            telegram_session=_secret("TELEGRAM_SESSION"),
+            bot_token=_secret("BOT_TOKEN"),
+        )
+        settings.warehouse_kind  # validate early: a typo in the URL scheme should fail at start, not mid-run
+        return settings
+
+    def __repr__(self) -> str:  # secrets and passwords in URLs stay out of logs
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+        shown["app_db_url"] = redact_url(self.app_db_url)
+        shown["warehouse_url"] = redact_url(self.warehouse_url)
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+    # -- warehouse ---------------------------------------------------------------------------------
+    @cached_property
+    def warehouse_kind(self) -> str:
+        scheme = urlparse(self.warehouse_url).scheme.split("+")[0]
+        if scheme == "duckdb":
+            return "duckdb"
+        if scheme in ("postgresql", "postgres"):
+            return "postgres"
+        raise ConfigError("ANALYTICBOT_WAREHOUSE_URL must start with duckdb:/// or postgresql://")
+
+    @property
+    def duckdb_path(self) -> Path:
+        if self.warehouse_kind != "duckdb":
+            raise ConfigError("the warehouse is not DuckDB")
+        return Path(urlparse(self.warehouse_url).path).resolve()
+
+    @property
+    def published_dir(self) -> Path:
+        return self.data_dir / "published"
+
+    @property
+    def export_landing_dir(self) -> Path:
+        return self.data_dir / "landing" / "telegram_exports"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    def postgres_params(self) -> dict[str, str]:
+        """Connection parameters of the PostgreSQL warehouse, for psycopg and for dbt's profile."""
+        url = urlparse(self.warehouse_url)
+        return {
+            "host": url.hostname or "127.0.0.1",
+            "port": str(url.port or 5432),
+            "user": unquote(url.username or "postgres"),
+            "password": unquote(url.password or ""),
+            "dbname": (url.path or "/postgres").lstrip("/") or "postgres",
+        }
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment that dbt's ``profiles.yml`` reads; derived from the warehouse URL so there is one source."""
+        env = {"ANALYTICBOT_DBT_TARGET": self.warehouse_kind}
+        if self.warehouse_kind == "duckdb":
+            env["ANALYTICBOT_DUCKDB_PATH"] = str(self.duckdb_path)
+        else:
+            p = self.postgres_params()
+            env.update(
+                ANALYTICBOT_PG_HOST=p["host"], ANALYTICBOT_PG_PORT=p["port"], ANALYTICBOT_PG_USER=p["user"],
+                ANALYTICBOT_PG_PASSWORD=p["password"], ANALYTICBOT_PG_DBNAME=p["dbname"],
+            )
+        return env
+
+    def ensure_dirs(self) -> None:
+        for d in (self.data_dir, self.published_dir, self.export_landing_dir, self.models_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def redact_url(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":***@")
+    return url
+
+
+def get_settings() -> Settings:
+    """Settings as the environment says now (not cached: tests and CLIs change the environment)."""
+    return Settings.from_env()
