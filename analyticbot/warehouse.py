@@ -1,0 +1,467 @@
+"""The warehouse: DuckDB file by default, PostgreSQL in production. Only Dagster (and the CLIs it backs) write it.
+
+`Warehouse.ingest` is the one door into the raw tables. It is append-only and idempotent on each table's natural
+key (re-ingesting the same batch adds nothing), runs in one transaction (a failure leaves nothing half-written),
+and keeps every record it refuses in ``raw.rejected_records`` with the reason:
+
+- a key repeated within one batch (the first is kept);
+- a counter below what the same post already showed (counters are running totals);
+- a negative counter, or a snapshot from the future or from before its post was published.
+
+The monotonicity check runs in numpy over the batch sorted by (channel, message, observed_at): a vectorised
+pass costs ~40 ms for 5M rows, where the same check as a SQL window cost 1.5 s and made ingestion 4x slower
+than DuckDB's own bulk insert (see bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from analyticbot.settings import Settings, get_settings
+from analyticbot.telegram.contract import RAW_TABLES, RawBatch, RawTable, rejected
+
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "ml", "meta")
+COUNTERS = ("views", "forwards", "replies", "reactions")
+# A snapshot stamped later than this past "now" is a clock or parsing bug, not an observation.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+APP_MIRROR = {
+    "app_users": pa.schema([
+        ("user_id", pa.int64()), ("language", pa.string()), ("time_zone", pa.string()),
+        ("created_at", pa.timestamp("us")),
+    ]),
+    "app_channels": pa.schema([
+        ("channel_id", pa.int64()), ("owner_user_id", pa.int64()), ("title", pa.string()),
+        ("username", pa.string()), ("source_kind", pa.string()), ("time_zone", pa.string()),
+        ("active", pa.bool_()), ("registered_at", pa.timestamp("us")),
+    ]),
+}
+
+
+def sql_type(arrow_type: pa.DataType, kind: str) -> str:
+    if pa.types.is_int64(arrow_type):
+        return "BIGINT"
+    if pa.types.is_int32(arrow_type):
+        return "INTEGER"
+    if pa.types.is_string(arrow_type):
+        return "VARCHAR" if kind == "duckdb" else "TEXT"
+    if pa.types.is_boolean(arrow_type):
+        return "BOOLEAN"
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMP"
+    if pa.types.is_date32(arrow_type):
+        return "DATE"
+    if pa.types.is_floating(arrow_type):
+        return "DOUBLE PRECISION"
+    raise TypeError(f"no SQL type for {arrow_type}")
+
+
+@dataclass
+class IngestReport:
+    inserted: dict[str, int] = field(default_factory=dict)
+    already_present: dict[str, int] = field(default_factory=dict)
+    rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_inserted(self) -> int:
+        return sum(self.inserted.values())
+
+    def as_metadata(self) -> dict[str, int]:
+        meta = {f"inserted_{k}": v for k, v in self.inserted.items()}
+        meta["rejected"] = self.rejected
+        return meta
+
+
+class Warehouse:
+    """A connection to the warehouse with the few operations the platform needs. Use `open_warehouse`."""
+
+    kind: str
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    # -- engine specifics ---------------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        raise NotImplementedError
+
+    def query_pl(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        raise NotImplementedError
+
+    def _query_arrow_with(self, sql: str, name: str, table: pa.Table) -> pa.Table:
+        """Run `sql`, in which `name` refers to the Arrow `table`, and return an Arrow table."""
+        raise NotImplementedError
+
+    def _append(self, qualified: str, table: pa.Table) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- transactions -------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    # -- schema -------------------------------------------------------------------------------------
+    def ensure_schemas(self) -> None:
+        """Create the warehouse schemas and the raw tables if they are missing (safe to call every run)."""
+        for schema in SCHEMAS:
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for spec in RAW_TABLES.values():
+            self.execute(self._create_table_sql(f"raw.{spec.name}", spec.schema, spec.key))
+        for name, schema in APP_MIRROR.items():
+            self.execute(self._create_table_sql(f"raw.{name}", schema, None))
+
+    def _create_table_sql(self, qualified: str, schema: pa.Schema, key: Sequence[str] | None) -> str:
+        cols = ", ".join(f"{f.name} {sql_type(f.type, self.kind)}" for f in schema)
+        # DuckDB: no primary key, because its index makes bulk loads several times slower; `ingest`'s
+        # anti-join keeps keys unique. PostgreSQL: the key guards against any writer that bypasses `ingest`.
+        pk = f", PRIMARY KEY ({', '.join(key)})" if key and self.kind == "postgres" else ""
+        return f"CREATE TABLE IF NOT EXISTS {qualified} ({cols}{pk})"
+
+    # -- reads --------------------------------------------------------------------------------------
+    def count(self, qualified: str) -> int:
+        return int(self.query_pl(f"SELECT count(*) AS n FROM {qualified}")["n"][0])
+
+    def table_exists(self, schema: str, name: str) -> bool:
+        df = self.query_pl(
+            "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        )
+        return int(df["n"][0]) > 0
+
+    # -- writes -------------------------------------------------------------------------------------
+    def replace_app_mirror(self, name: str, table: pa.Table) -> None:
+        """Replace a mirror of the operational store (users, channels) in one transaction."""
+        schema = APP_MIRROR[name]
+        table = table.select(schema.names).cast(schema)
+        with self.transaction():
+            self.execute(f"DELETE FROM raw.{name}")
+            if table.num_rows:
+                self._append(f"raw.{name}", table)
+
+    def ingest(self, batch: RawBatch, *, source: str, now: datetime | None = None) -> IngestReport:
+        """Append a batch to the raw tables: new rows only, bad rows rejected with a reason, one transaction."""
+        now = now or datetime.utcnow()
+        report = IngestReport()
+        rejects: list[dict] = list(batch.table("rejected_records").to_pylist())
+        with self.transaction():
+            posted = self._posted_at_lookup(batch)
+            for spec in RAW_TABLES.values():
+                if spec.name == "rejected_records":
+                    continue
+                table = batch.table(spec.name).select(spec.schema.names).cast(spec.schema)
+                if table.num_rows == 0:
+                    report.inserted[spec.name] = 0
+                    continue
+                table, dup_rejects = _dedupe_sorted(table, spec, source, now)
+                rejects += dup_rejects
+                new = self._only_new(table, spec)
+                report.already_present[spec.name] = table.num_rows - new.num_rows
+                if spec.name == "telegram_post_snapshots" and new.num_rows:
+                    new, bad = self._validate_snapshots(new, posted, source, now)
+                    rejects += bad
+                if new.num_rows:
+                    self._append(f"raw.{spec.name}", new)
+                report.inserted[spec.name] = new.num_rows
+            if rejects:
+                spec = RAW_TABLES["rejected_records"]
+                rej = pa.Table.from_pylist(rejects, schema=spec.schema)
+                rej, _ = _dedupe_sorted(rej, spec, source, now)
+                rej = self._only_new(rej, spec)
+                if rej.num_rows:
+                    self._append("raw.rejected_records", rej)
+                report.inserted["rejected_records"] = rej.num_rows
+                report.rejected = len(rejects)
+                for r in rejects:
+                    reason = r["reason"].split(":")[0]
+                    report.reasons[reason] = report.reasons.get(reason, 0) + 1
+        return report
+
+    def _only_new(self, table: pa.Table, spec: RawTable) -> pa.Table:
+        on = " AND ".join(f"r.{k} = b.{k}" for k in spec.key)
+        sql = f"SELECT b.* FROM batch b WHERE NOT EXISTS (SELECT 1 FROM raw.{spec.name} r WHERE {on})"
+        return self._query_arrow_with(sql, "batch", table).cast(spec.schema)
+
+    def _posted_at_lookup(self, batch: RawBatch) -> pl.DataFrame:
+        """posted_at of every post the batch has snapshots for: from the batch, else from the warehouse."""
+        snaps = batch.table("telegram_post_snapshots")
+        if snaps.num_rows == 0:
+            return pl.DataFrame(schema={"channel_id": pl.Int64, "message_id": pl.Int64, "posted_at": pl.Datetime("us")})
+        keys = pl.from_arrow(snaps.select(["channel_id", "message_id"])).unique()
+        in_batch = pl.from_arrow(batch.table("telegram_posts").select(["channel_id", "message_id", "posted_at"]))
+        stored = pl.from_arrow(self._query_arrow_with(
+            "SELECT p.channel_id, p.message_id, min(p.posted_at) AS posted_at FROM raw.telegram_posts p "
+            "WHERE EXISTS (SELECT 1 FROM k WHERE k.channel_id = p.channel_id AND k.message_id = p.message_id) "
+            "GROUP BY p.channel_id, p.message_id",
+            "k", keys.to_arrow(),
+        ))
+        return (
+            pl.concat([in_batch, stored.cast({"posted_at": pl.Datetime("us")})])
+            .group_by(["channel_id", "message_id"]).agg(pl.col("posted_at").min())
+        )
+
+    def _validate_snapshots(self, table: pa.Table, posted: pl.DataFrame, source: str,
+                            now: datetime) -> tuple[pa.Table, list[dict]]:
+        """Split new snapshots into accepted rows and rejected records (see the module docstring)."""
+        rejects: list[dict] = []
+        n = table.num_rows
+        bad = np.zeros(n, dtype=bool)
+        reason = np.full(n, "", dtype=object)
+
+        def flag(mask: np.ndarray, why: str) -> None:
+            fresh = mask & ~bad
+            reason[fresh] = why
+            bad[:] |= mask
+
+        for c in COUNTERS:
+            values = table[c].to_numpy(zero_copy_only=False)
+            flag(np.nan_to_num(values.astype("float64"), nan=0) < 0, f"negative {c}")
+        observed = table["observed_at"].to_numpy().astype("datetime64[us]")
+        flag(observed > np.datetime64(now + FUTURE_TOLERANCE, "us"), "observed_at is in the future")
+
+        keys = pl.from_arrow(table.select(["channel_id", "message_id"]))
+        joined = keys.join(posted, on=["channel_id", "message_id"], how="left", maintain_order="left")
+        posted_at = joined["posted_at"].to_numpy().astype("datetime64[us]")
+        flag(np.isnat(posted_at), "snapshot of a post never seen (no telegram_posts row)")
+        flag(~np.isnat(posted_at) & (observed < posted_at), "observed_at is before the post was published")
+
+        # Counters against what the warehouse already holds for these posts (their maximum so far).
+        stored = pl.from_arrow(self._query_arrow_with(
+            "SELECT s.channel_id, s.message_id, "
+            + ", ".join(f"max(s.{c}) AS prev_{c}" for c in COUNTERS)
+            + " FROM raw.telegram_post_snapshots s WHERE EXISTS (SELECT 1 FROM k WHERE k.channel_id = s.channel_id"
+            " AND k.message_id = s.message_id) GROUP BY s.channel_id, s.message_id",
+            "k", keys.unique().to_arrow(),
+        ))
+        if stored.height:
+            prev = keys.join(stored, on=["channel_id", "message_id"], how="left", maintain_order="left")
+            for c in COUNTERS:
+                before = prev[f"prev_{c}"].to_numpy().astype("float64")
+                now_v = table[c].to_numpy(zero_copy_only=False).astype("float64")
+                flag(now_v < before, f"{c} went backwards")  # NaN compares False: unknown is never "backwards"
+
+        # Counters within the batch: each row against the previous accepted row of the same post. The batch is
+        # sorted by key; rejecting a row can expose a new decrease, so repeat until stable (rarely > 2 passes).
+        run = _run_ids(table, ("channel_id", "message_id"))
+        values = {c: table[c].to_numpy(zero_copy_only=False).astype("float64") for c in COUNTERS}
+        while True:
+            idx = np.flatnonzero(~bad)
+            if idx.size < 2:
+                break
+            sp = run[idx[1:]] == run[idx[:-1]]
+            newly = np.zeros(n, dtype=bool)
+            for c in COUNTERS:
+                v = values[c][idx]
+                dec = sp & (v[1:] < v[:-1])
+                if dec.any():
+                    m = np.zeros(n, dtype=bool)
+                    m[idx[1:][dec]] = True
+                    flag(m & ~newly, f"{c} went backwards")
+                    newly |= m
+            if not newly.any():
+                break
+
+        if bad.any():
+            bad_rows = table.filter(pa.array(bad)).to_pylist()
+            for row, why in zip(bad_rows, reason[bad]):
+                key = f"{row['message_id']}@{row['observed_at'].isoformat()}"
+                rejects.append(rejected(source, row["channel_id"], key, why, row, now))
+            table = table.filter(pa.array(~bad))
+        return table, rejects
+
+
+def _run_ids(table: pa.Table, cols: Sequence[str]) -> np.ndarray:
+    """Run id per row of a key-sorted table: rows i and j belong to the same key iff their run ids match."""
+    n = table.num_rows
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    for c in cols:
+        v = table[c].to_numpy(zero_copy_only=False)
+        change[1:] |= v[1:] != v[:-1]
+    return np.cumsum(change)
+
+
+def _dedupe_sorted(table: pa.Table, spec: RawTable, source: str, now: datetime) -> tuple[pa.Table, list[dict]]:
+    """Sort by the natural key and keep the first row of each key; later copies become rejected records.
+
+    Sorting is skipped when the batch is already in key order (sources emit it that way), which keeps a 5M-row
+    batch from paying for a sort it does not need.
+    """
+    if table.num_rows < 2:
+        return table, []
+    if not _is_sorted(table, spec.key):
+        table = table.take(pc.sort_indices(table, sort_keys=[(k, "ascending") for k in spec.key]))
+    dup = np.zeros(table.num_rows, dtype=bool)
+    dup[1:] = True
+    for k in spec.key:
+        v = table[k].to_numpy(zero_copy_only=False)
+        dup[1:] &= _eq(v[1:], v[:-1])
+    if not dup.any():
+        return table, []
+    rows = table.filter(pa.array(dup)).to_pylist()
+    rejects = []
+    if spec.name != "rejected_records":
+        for row in rows:
+            key = "/".join(str(row[k]) for k in spec.key)
+            rejects.append(rejected(source, row.get("channel_id"), key,
+                                    f"duplicate key in batch for {spec.name}", row, now))
+    return table.filter(pa.array(~dup)), rejects
+
+
+def _eq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    eq = a == b
+    if a.dtype == object:  # None == None must count as equal for keys that may be null
+        eq |= np.array([x is None and y is None for x, y in zip(a, b)], dtype=bool)
+    return eq
+
+
+def _is_sorted(table: pa.Table, key: Sequence[str]) -> bool:
+    n = table.num_rows
+    undecided = np.ones(n - 1, dtype=bool)
+    for k in key:
+        col = table[k]
+        if col.null_count:
+            return False
+        v = col.to_numpy(zero_copy_only=False)
+        a, b = v[:-1], v[1:]
+        if (undecided & (b < a)).any():
+            return False
+        undecided &= b == a
+    return True
+
+
+class DuckDBWarehouse(Warehouse):
+    kind = "duckdb"
+
+    def __init__(self, settings: Settings, read_only: bool = False):
+        import duckdb
+
+        super().__init__(settings)
+        path = settings.duckdb_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(path), read_only=read_only)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self.con.execute(sql, params or [])
+
+    def query_pl(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        # DuckDB 2.x: read with .pl() (`.arrow()` on results is gone).
+        return self.con.sql(sql, params=list(params) if params else None).pl()
+
+    def _query_arrow_with(self, sql: str, name: str, table: pa.Table) -> pa.Table:
+        self.con.register(name, table)
+        try:
+            return self.con.sql(sql).to_arrow_table()
+        finally:
+            self.con.unregister(name)
+
+    def _append(self, qualified: str, table: pa.Table) -> None:
+        self.con.register("_append_batch", table)
+        try:
+            cols = ", ".join(table.column_names)
+            self.con.execute(f"INSERT INTO {qualified} ({cols}) SELECT {cols} FROM _append_batch")
+        finally:
+            self.con.unregister("_append_batch")
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class PostgresWarehouse(Warehouse):
+    kind = "postgres"
+
+    def __init__(self, settings: Settings):
+        import psycopg
+
+        super().__init__(settings)
+        params = settings.postgres_params()
+        self.con = psycopg.connect(
+            host=params["host"], port=int(params["port"]), user=params["user"],
+            password=params["password"] or None, dbname=params["dbname"], autocommit=True,
+        )
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        with self.con.cursor() as cur:
+            cur.execute(_pg_placeholders(sql), params or None)
+
+    def query_pl(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        with self.con.cursor() as cur:
+            cur.execute(_pg_placeholders(sql), params or None)
+            cols = [d.name for d in cur.description]
+            rows = cur.fetchall()
+        return pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None)
+
+    def _query_arrow_with(self, sql: str, name: str, table: pa.Table) -> pa.Table:
+        self.execute(f"DROP TABLE IF EXISTS {name}")
+        self.execute(
+            f"CREATE TEMP TABLE {name} ("
+            + ", ".join(f"{f.name} {sql_type(f.type, self.kind)}" for f in table.schema) + ")"
+        )
+        self._append(name, table)
+        try:
+            df = self.query_pl(sql)
+        finally:
+            self.execute(f"DROP TABLE IF EXISTS {name}")
+        if df.height == 0 and not df.columns:
+            return table.schema.empty_table()
+        return df.to_arrow()
+
+    def _append(self, qualified: str, table: pa.Table) -> None:
+        # COPY from CSV: valid values quoted, nulls unquoted, so PostgreSQL tells NULL from the empty string.
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+        cols = ", ".join(table.column_names)
+        with self.con.cursor() as cur:
+            with cur.copy(f"COPY {qualified} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(buf.getvalue())
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _pg_placeholders(sql: str) -> str:
+    # The shared SQL uses DuckDB's `?` placeholders; psycopg wants `%s`. Literal `%` must be doubled.
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+@contextmanager
+def open_warehouse(settings: Settings | None = None, *, read_only: bool = False) -> Iterator[Warehouse]:
+    """A short-lived warehouse connection. DuckDB allows one writing process at a time: keep it short."""
+    settings = settings or get_settings()
+    if settings.warehouse_kind == "duckdb":
+        wh: Warehouse = DuckDBWarehouse(settings, read_only=read_only)
+    else:
+        wh = PostgresWarehouse(settings)
+    try:
+        yield wh
+    finally:
+        wh.close()
+
+
+def rejected_summary(wh: Warehouse, limit: int = 20) -> list[dict]:
+    df = wh.query_pl(
+        "SELECT source, channel_ref, record_key, reason, rejected_at FROM raw.rejected_records "
+        "ORDER BY rejected_at DESC, source, channel_ref, record_key LIMIT ?", [limit])
+    return df.to_dicts()
+
+
+__all__ = ["Warehouse", "open_warehouse", "IngestReport", "APP_MIRROR", "SCHEMAS", "json"]
