@@ -1,0 +1,96 @@
+"""Registering owners and channels, and reading them for ingestion. One transaction per call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyarrow as pa
+from sqlalchemy import select
+
+from analyticbot.appstore.db import session_scope
+from analyticbot.appstore.models import SOURCE_KINDS, Channel, User
+from analyticbot.settings import Settings
+from analyticbot.warehouse import APP_MIRROR
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    channel_id: int
+    owner_user_id: int
+    title: str
+    username: str | None
+    source_kind: str
+    time_zone: str | None
+    active: bool
+    status: str
+
+
+def upsert_user(settings: Settings | None, user_id: int, *, language: str | None = None,
+                time_zone: str | None = None) -> None:
+    with session_scope(settings) as s:
+        user = s.get(User, user_id)
+        if user is None:
+            s.add(User(user_id=user_id, language=language or "en", time_zone=time_zone or "UTC",
+                       created_at=datetime.utcnow()))
+            return
+        if language:
+            user.language = language
+        if time_zone:
+            user.time_zone = time_zone
+
+
+def register_channel(settings: Settings | None, *, channel_id: int, owner_user_id: int, title: str,
+                     source_kind: str, username: str | None = None, time_zone: str | None = None) -> None:
+    """Register (or re-activate) a channel for ingestion. The owner must exist."""
+    if source_kind not in SOURCE_KINDS:
+        raise ValueError(f"source_kind must be one of {SOURCE_KINDS}, not {source_kind!r}")
+    with session_scope(settings) as s:
+        if s.get(User, owner_user_id) is None:
+            raise LookupError(f"owner {owner_user_id} is not a registered user")
+        ch = s.get(Channel, channel_id)
+        if ch is None:
+            s.add(Channel(channel_id=channel_id, owner_user_id=owner_user_id, title=title, username=username,
+                          source_kind=source_kind, time_zone=time_zone, active=True, status="active",
+                          registered_at=datetime.utcnow()))
+            return
+        if ch.owner_user_id != owner_user_id:
+            raise PermissionError(f"channel {channel_id} is registered to another owner")
+        ch.title, ch.source_kind, ch.active = title, source_kind, True
+        ch.username = username or ch.username
+        ch.time_zone = time_zone or ch.time_zone
+
+
+def list_channels(settings: Settings | None, *, source_kind: str | None = None,
+                  active_only: bool = True) -> list[ChannelInfo]:
+    with session_scope(settings) as s:
+        q = select(Channel).order_by(Channel.channel_id)
+        if source_kind:
+            q = q.where(Channel.source_kind == source_kind)
+        if active_only:
+            q = q.where(Channel.active.is_(True))
+        return [ChannelInfo(c.channel_id, c.owner_user_id, c.title, c.username, c.source_kind, c.time_zone,
+                            c.active, c.status) for c in s.scalars(q)]
+
+
+def mark_channel_status(settings: Settings | None, channel_id: int, status: str, reason: str | None) -> None:
+    """Record what the last poll found (private, unreachable, active again). Not fatal, never deletes."""
+    with session_scope(settings) as s:
+        ch = s.get(Channel, channel_id)
+        if ch is not None:
+            ch.status, ch.status_reason = status, reason
+
+
+def mirror_tables(settings: Settings | None) -> dict[str, pa.Table]:
+    """Users and channels as Arrow tables in the warehouse's `raw.app_*` shape (for dbt's dim_channels)."""
+    with session_scope(settings) as s:
+        users = [dict(user_id=u.user_id, language=u.language, time_zone=u.time_zone, created_at=u.created_at)
+                 for u in s.scalars(select(User).order_by(User.user_id))]
+        channels = [dict(channel_id=c.channel_id, owner_user_id=c.owner_user_id, title=c.title,
+                         username=c.username, source_kind=c.source_kind, time_zone=c.time_zone, active=c.active,
+                         registered_at=c.registered_at)
+                    for c in s.scalars(select(Channel).order_by(Channel.channel_id))]
+    return {
+        "app_users": pa.Table.from_pylist(users, schema=APP_MIRROR["app_users"]),
+        "app_channels": pa.Table.from_pylist(channels, schema=APP_MIRROR["app_channels"]),
+    }
