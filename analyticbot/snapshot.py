@@ -1,0 +1,181 @@
+"""The published snapshot: what readers (TWA API, bot, dashboards) query, never the live warehouse.
+
+DuckDB allows one writing process and Dagster holds it while it builds, so readers get their own file:
+`publish` copies the reader-facing tables into ``published/snapshot-<version>.duckdb`` and then swaps the
+``CURRENT`` pointer with one ``os.replace`` (atomic on POSIX). A reader opens a short read-only connection to
+whatever ``CURRENT`` names; a reader that opened the previous file keeps a consistent view until it closes
+(old files are removed only after ``KEEP`` newer ones exist, and an open file survives unlink on Linux).
+
+On PostgreSQL, readers query ``marts``/``ml`` directly (a dbt build is one transaction per model there) and a
+publish only records a version row in ``meta.publications`` so readers can notice new data the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import polars as pl
+
+from analyticbot.settings import Settings, get_settings
+from analyticbot.warehouse import Warehouse
+
+# Reader-facing tables: every table in these schemas is published.
+PUBLISHED_SCHEMAS = ("marts", "ml")
+KEEP = 3
+_VERSION_RE = re.compile(r"^snapshot-(\d{8}T\d{6}\d{6}Z)\.duckdb$")
+
+
+class SnapshotUnavailable(RuntimeError):
+    """No snapshot has been published yet (run the pipeline: `make demo`)."""
+
+
+@dataclass(frozen=True)
+class PublishedSnapshot:
+    version: str
+    published_at: datetime
+    tables: dict[str, int]  # "schema.table" -> rows
+    path: Path | None = None
+
+
+def new_version(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def reader_tables(wh: Warehouse) -> list[str]:
+    placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
+    df = wh.query_pl(
+        f"SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ({placeholders}) "
+        "ORDER BY table_schema, table_name", list(PUBLISHED_SCHEMAS))
+    return [f"{s}.{t}" for s, t in df.iter_rows()]
+
+
+def publish(wh: Warehouse, now: datetime | None = None) -> PublishedSnapshot:
+    """Publish the reader-facing tables. DuckDB: new file + atomic pointer swap. PostgreSQL: a version row."""
+    now = now or datetime.utcnow()
+    version = new_version(now)
+    tables = reader_tables(wh)
+    if not tables:
+        raise SnapshotUnavailable("nothing to publish: no tables in marts/ml (run dbt first)")
+    counts = {t: wh.count(t) for t in tables}
+    if wh.kind == "postgres":
+        wh.execute("CREATE TABLE IF NOT EXISTS meta.publications (version TEXT PRIMARY KEY, "
+                   "published_at TIMESTAMP NOT NULL, tables TEXT NOT NULL)")
+        wh.execute("INSERT INTO meta.publications VALUES (?, ?, ?)", [version, now, json.dumps(counts)])
+        return PublishedSnapshot(version, now, counts)
+
+    out_dir = wh.settings.published_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / f"snapshot-{version}.duckdb"
+    tmp = out_dir / f".{final.name}.tmp"
+    tmp.unlink(missing_ok=True)
+    wh.execute(f"ATTACH '{tmp}' AS snap")
+    try:
+        for schema in sorted({t.split('.')[0] for t in tables}):
+            wh.execute(f"CREATE SCHEMA snap.{schema}")
+        for t in tables:
+            wh.execute(f"CREATE TABLE snap.{t} AS SELECT * FROM {t}")
+        wh.execute("CREATE SCHEMA snap.meta")
+        wh.execute("CREATE TABLE snap.meta.snapshot AS SELECT ?::VARCHAR AS version, ?::TIMESTAMP AS published_at, "
+                   "?::VARCHAR AS tables", [version, now, json.dumps(counts)])
+    finally:
+        wh.execute("DETACH snap")
+    os.replace(tmp, final)
+    _swap_pointer(out_dir, final.name)
+    _prune(out_dir)
+    return PublishedSnapshot(version, now, counts, final)
+
+
+def _swap_pointer(out_dir: Path, name: str) -> None:
+    tmp = out_dir / ".CURRENT.tmp"
+    tmp.write_text(name + "\n")
+    os.replace(tmp, out_dir / "CURRENT")
+
+
+def _prune(out_dir: Path) -> None:
+    snapshots = sorted(p for p in out_dir.glob("snapshot-*.duckdb") if _VERSION_RE.match(p.name))
+    for old in snapshots[:-KEEP]:
+        old.unlink(missing_ok=True)
+
+
+class SnapshotReader:
+    """Short read-only connections to the newest published snapshot (or PostgreSQL marts).
+
+    >>> reader = SnapshotReader()
+    >>> reader.query("SELECT count(*) AS n FROM marts.fct_posts")
+    """
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or get_settings()
+
+    def current_version(self) -> str | None:
+        if self.settings.warehouse_kind == "postgres":
+            try:
+                with self._pg() as con:
+                    row = con.execute("SELECT max(version) FROM meta.publications").fetchone()
+            except Exception:  # noqa: BLE001 - no publication table yet means nothing published
+                return None
+            return row[0] if row else None
+        pointer = self.settings.published_dir / "CURRENT"
+        try:
+            name = pointer.read_text().strip()
+        except FileNotFoundError:
+            return None
+        m = _VERSION_RE.match(name)
+        return m.group(1) if m else None
+
+    def has_new_snapshot(self, since_version: str | None) -> bool:
+        current = self.current_version()
+        return current is not None and current != since_version
+
+    @contextmanager
+    def connect(self) -> Iterator["ReadConnection"]:
+        version = self.current_version()
+        if version is None:
+            raise SnapshotUnavailable("no published snapshot yet: run the pipeline (make demo)")
+        if self.settings.warehouse_kind == "postgres":
+            with self._pg() as con:
+                con.read_only = True
+                yield ReadConnection(version, pg=con)
+            return
+        import duckdb
+
+        path = self.settings.published_dir / f"snapshot-{version}.duckdb"
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            yield ReadConnection(version, duck=con)
+        finally:
+            con.close()
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        with self.connect() as con:
+            return con.query(sql, params)
+
+    def _pg(self):
+        import psycopg
+
+        p = self.settings.postgres_params()
+        return psycopg.connect(host=p["host"], port=int(p["port"]), user=p["user"],
+                               password=p["password"] or None, dbname=p["dbname"], autocommit=True)
+
+
+@dataclass
+class ReadConnection:
+    version: str
+    duck: Any = None
+    pg: Any = None
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Run a parameterised query (`?` placeholders) and return a polars frame."""
+        if self.duck is not None:
+            return self.duck.sql(sql, params=list(params) if params else None).pl()
+        with self.pg.cursor() as cur:
+            cur.execute(sql.replace("%", "%%").replace("?", "%s"), params or None)
+            cols = [d.name for d in cur.description]
+            return pl.DataFrame(cur.fetchall(), schema=cols, orient="row", infer_schema_length=None)
