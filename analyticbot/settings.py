@@ -39,6 +39,16 @@ def _secret(name: str) -> str | None:
     return value if value else None
 
 
+def _int_env(name: str, default: int | None) -> int | None:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -48,6 +58,9 @@ class Settings:
     telegram_api_hash: str | None = field(default=None, repr=False)
     telegram_session: str | None = field(default=None, repr=False)
     bot_token: str | None = field(default=None, repr=False)
+    demo_seed: int = 7
+    demo_scale: str = "default"
+    demo_days: int | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -65,6 +78,9 @@ class Settings:
             telegram_api_hash=_secret("TELEGRAM_API_HASH"),
             telegram_session=_secret("TELEGRAM_SESSION"),
             bot_token=_secret("BOT_TOKEN"),
+            demo_seed=_int_env("ANALYTICBOT_DEMO_SEED", 7),
+            demo_scale=os.environ.get("ANALYTICBOT_DEMO_SCALE", "default"),
+            demo_days=_int_env("ANALYTICBOT_DEMO_DAYS", None),
         )
         settings.warehouse_kind  # validate early: a typo in the URL scheme should fail at start, not mid-run
         return settings

@@ -1,0 +1,177 @@
+"""`analyticbot` command line: the demo pipeline, importing a Telegram Desktop export, and a summary.
+
+    analyticbot demo [--scale tiny|default|large] [--seed 7] [--days N]
+    analyticbot import-export path/to/result.json --owner 123456789 [--time-zone Asia/Tashkent] [--no-run]
+    analyticbot summary
+    analyticbot migrate
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from analyticbot.settings import ConfigError, Settings, get_settings
+
+
+def cmd_migrate(settings: Settings) -> None:
+    from analyticbot.appstore.db import migrate
+
+    settings.ensure_dirs()
+    migrate(settings)
+
+
+def register_demo_accounts(settings: Settings) -> int:
+    """Owners and channels of the demo, registered in the operational store like real ones (idempotent)."""
+    from analyticbot.appstore.channels import register_channel, upsert_user
+    from analyticbot.telegram.demo import demo_channels
+
+    channels = demo_channels(seed=settings.demo_seed, scale=settings.demo_scale)
+    for ch in channels:
+        upsert_user(settings, ch.owner_user_id, language=ch.owner_language, time_zone=ch.time_zone)
+        register_channel(settings, channel_id=ch.channel_id, owner_user_id=ch.owner_user_id, title=ch.title,
+                         username=ch.username, source_kind="demo", time_zone=ch.time_zone)
+    return len(channels)
+
+
+def run_pipeline(settings: Settings) -> bool:
+    """Materialise every asset in this process (ingest, dbt build with its tests, checks, publish).
+
+    With DAGSTER_HOME set (the Makefile sets it) the run is recorded there and shows in the Dagster UI."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    job = defs().resolve_job_def("full_build")
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    if not result.success:
+        for event in result.all_events:
+            if event.is_failure or (event.event_type_value == "ASSET_CHECK_EVALUATION"
+                                    and not event.event_specific_data.evaluation.passed):
+                print(f"  ! {event.step_key or ''}: {event.message}", file=sys.stderr)
+    return result.success
+
+
+def cmd_demo(settings: Settings) -> int:
+    started = time.perf_counter()
+    cmd_migrate(settings)
+    n = register_demo_accounts(settings)
+    print(f"Registered {n} demo channels (scale {settings.demo_scale}, seed {settings.demo_seed}).")
+    ok = run_pipeline(settings)
+    elapsed = time.perf_counter() - started
+    print(f"Pipeline {'finished' if ok else 'FAILED'} in {elapsed:.1f} s.\n")
+    if ok:
+        print_summary(settings)
+    return 0 if ok else 1
+
+
+def cmd_import_export(settings: Settings, file: Path, owner: int, time_zone: str | None, run: bool) -> int:
+    from analyticbot.appstore.channels import register_channel, upsert_user
+    from analyticbot.telegram.desktop_export import ExportFormatError, parse_export
+
+    try:
+        result = parse_export(file)
+    except ExportFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cmd_migrate(settings)
+    upsert_user(settings, owner, time_zone=time_zone)
+    register_channel(settings, channel_id=result.channel_id, owner_user_id=owner, title=result.title,
+                     source_kind="export", time_zone=time_zone)
+    landing = settings.export_landing_dir
+    landing.mkdir(parents=True, exist_ok=True)
+    target = landing / f"{result.channel_id}-{int(time.time())}-{file.name}"
+    shutil.copyfile(file, target)
+    print(f"Channel {result.title!r} ({result.channel_id}): {result.messages_read} messages read, "
+          f"{result.messages_rejected} rejected. Landed as {target}.")
+    if not run:
+        print("The export sensor picks it up when the Dagster daemon runs (make ui).")
+        return 0
+    ok = run_pipeline(settings)
+    if ok:
+        print_summary(settings)
+    return 0 if ok else 1
+
+
+def print_summary(settings: Settings) -> None:
+    from analyticbot.snapshot import SnapshotReader, SnapshotUnavailable
+
+    reader = SnapshotReader(settings)
+    try:
+        with reader.connect() as con:
+            counts = con.query(
+                "SELECT (SELECT count(*) FROM marts.dim_channels) AS channels, "
+                "(SELECT count(*) FROM marts.fct_posts) AS posts, "
+                "(SELECT sum(snapshots) FROM marts.fct_posts) AS snapshots").row(0, named=True)
+            top = con.query(
+                "SELECT c.title, p.message_id, p.posted_at, p.views_24h FROM marts.fct_posts p "
+                "JOIN marts.dim_channels c USING (channel_id) WHERE p.views_24h IS NOT NULL "
+                "ORDER BY p.views_24h DESC, p.channel_id, p.message_id LIMIT 5")
+            err = con.query(
+                "SELECT c.title, c.subscribers_latest, d.err, d.err24, d.er FROM marts.dim_channels c "
+                "LEFT JOIN marts.fct_channel_daily d ON d.channel_id = c.channel_id AND d.date = "
+                "(SELECT max(date) FROM marts.fct_channel_daily x WHERE x.channel_id = c.channel_id) "
+                "ORDER BY c.title")
+    except SnapshotUnavailable as exc:
+        print(exc)
+        return
+    print(f"Published snapshot {reader.current_version()}: {counts['channels']} channels, {counts['posts']} posts, "
+          f"{int(counts['snapshots'] or 0):,} counter snapshots.\n")
+    print("Top posts by views at 24 h:")
+    for title, mid, posted_at, v24 in top.iter_rows():
+        print(f"  {v24:>10,.0f}  {title} #{mid} ({posted_at:%Y-%m-%d %H:%M} UTC)")
+    print("\nERR (last 30 days) per channel:")
+    for title, subs, e, e24, er in err.iter_rows():
+        fmt = lambda x: "n/a" if x is None else f"{x:6.1%}"  # noqa: E731 - export channels have no reach
+        print(f"  {title:<32} subscribers {subs or 0:>8,}  ERR {fmt(e)}  ERR24 {fmt(e24)}  ER {fmt(er)}")
+    print("\nOpen the Dagster UI with `make ui` (http://127.0.0.1:3000) to see the assets, runs and checks.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="analyticbot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="register the demo channels and run the whole pipeline")
+    demo.add_argument("--scale", choices=["tiny", "default", "large"])
+    demo.add_argument("--seed", type=int)
+    demo.add_argument("--days", type=int)
+    imp = sub.add_parser("import-export", help="import a Telegram Desktop export (result.json)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--owner", type=int, required=True, help="Telegram user id of the channel's owner")
+    imp.add_argument("--time-zone", default=None, help="IANA time zone of the owner, e.g. Asia/Tashkent")
+    imp.add_argument("--no-run", action="store_true", help="only land the file; the sensor ingests it")
+    sub.add_parser("summary", help="print channels, top posts and ERR from the published snapshot")
+    sub.add_parser("migrate", help="create or upgrade the operational store")
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        for flag, env in (("scale", "ANALYTICBOT_DEMO_SCALE"), ("seed", "ANALYTICBOT_DEMO_SEED"),
+                          ("days", "ANALYTICBOT_DEMO_DAYS")):
+            if getattr(args, flag) is not None:
+                os.environ[env] = str(getattr(args, flag))
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "demo":
+        return cmd_demo(settings)
+    if args.command == "import-export":
+        if not args.file.exists():
+            print(f"error: {args.file}: no such file", file=sys.stderr)
+            return 2
+        return cmd_import_export(settings, args.file, args.owner, args.time_zone, not args.no_run)
+    if args.command == "summary":
+        print_summary(settings)
+        return 0
+    cmd_migrate(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

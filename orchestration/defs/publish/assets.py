@@ -1,0 +1,30 @@
+import dagster as dg
+
+from analyticbot.settings import get_settings
+from analyticbot.snapshot import publish
+from analyticbot.warehouse import open_warehouse
+from orchestration.lib.pools import WAREHOUSE_POOL
+
+MARTS = ["dim_channels", "fct_posts", "fct_channel_daily", "fct_post_hourly_heatmap"]
+
+
+@dg.asset(
+    key=["published", "snapshot"],
+    deps=[dg.AssetKey(["marts", m]) for m in MARTS],
+    group_name="publish",
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def published_snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Copy every reader-facing table (schemas marts, ml) into a new DuckDB file and swap it in atomically.
+
+    Readers (TWA API, bot, dashboards) open short read-only connections to the newest snapshot and never
+    touch the live warehouse. On PostgreSQL, readers use marts directly and this records a version row."""
+    with open_warehouse(get_settings()) as wh:
+        snap = publish(wh)
+    meta = {"version": snap.version, "tables": dg.MetadataValue.json(snap.tables)}
+    if snap.path is not None:
+        meta["path"] = str(snap.path)
+        meta["size_mb"] = round(snap.path.stat().st_size / 1e6, 2)
+    return dg.MaterializeResult(metadata=meta)
