@@ -1,0 +1,110 @@
+"""The whole pipeline materialised into a temporary data dir: demo + export channels, dbt, checks, publish.
+
+One pipeline run is shared by the module (a run costs ~30 s on 2 cores); a second run proves idempotency.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from analyticbot.settings import REPO_ROOT
+
+EXPORTS = REPO_ROOT / "tests" / "analyticbot" / "fixtures" / "exports"
+SCHEMAS = ("raw", "staging", "intermediate", "marts")
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    data = tmp_path_factory.mktemp("pipeline") / "data"
+    mp.setenv("ANALYTICBOT_DATA_DIR", str(data))
+    mp.delenv("ANALYTICBOT_APP_DB_URL", raising=False)
+    mp.delenv("ANALYTICBOT_WAREHOUSE_URL", raising=False)
+    mp.delenv("DAGSTER_HOME", raising=False)
+    mp.setenv("ANALYTICBOT_DEMO_SCALE", "tiny")
+    from analyticbot import cli
+    from analyticbot.settings import get_settings
+
+    settings = get_settings()
+    cli.cmd_migrate(settings)
+    cli.register_demo_accounts(settings)
+    assert cli.cmd_import_export(settings, EXPORTS / "channel" / "result.json", owner=555,
+                                 time_zone="Asia/Tashkent", run=False) == 0
+    shutil.copyfile(EXPORTS / "truncated" / "result.json", settings.export_landing_dir / "truncated.json")
+    ok = cli.run_pipeline(settings)
+    yield settings, ok
+    mp.undo()
+
+
+def _tables(settings) -> dict[str, pl.DataFrame]:
+    from analyticbot.warehouse import open_warehouse
+
+    out = {}
+    with open_warehouse(settings) as wh:
+        names = wh.query_pl(
+            "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables "
+            "WHERE table_schema IN ('raw', 'staging', 'intermediate', 'marts') ORDER BY 1")["t"].to_list()
+        for t in names:
+            out[t] = wh.query_pl(f"SELECT * FROM {t} ORDER BY ALL")
+    return out
+
+
+def test_pipeline_builds_every_mart_and_publishes(pipeline):
+    from analyticbot.snapshot import SnapshotReader
+
+    settings, ok = pipeline
+    assert ok
+    reader = SnapshotReader(settings)
+    assert reader.current_version() is not None
+    channels = reader.query("SELECT channel_id, source_kind, reach_available FROM marts.dim_channels ORDER BY 1")
+    assert channels.height == 4  # 3 tiny demo channels + the export
+    export = channels.filter(pl.col("source_kind") == "export").row(0, named=True)
+    assert export["channel_id"] == 1987654321 and export["reach_available"] is False
+    posts = reader.query("SELECT count(*) AS n, count(views_24h) AS with_24h FROM marts.fct_posts").row(0, named=True)
+    assert posts["n"] > 100 and posts["with_24h"] > 0
+    # reach of the export channel is unavailable, not zero
+    reach = reader.query("SELECT views_24h, views_latest FROM marts.fct_posts WHERE channel_id = 1987654321")
+    assert reach.height > 0 and reach["views_24h"].null_count() == reach.height
+    heat = reader.query("SELECT count(*) AS n FROM marts.fct_post_hourly_heatmap")["n"][0]
+    assert heat > 0
+
+
+def test_broken_export_is_rejected_whole_and_good_one_processed(pipeline):
+    from analyticbot.warehouse import open_warehouse
+
+    settings, _ = pipeline
+    landing = settings.export_landing_dir
+    assert [p.name for p in (landing / "failed").iterdir()] == ["truncated.json"]
+    assert len(list((landing / "processed").iterdir())) == 1
+    with open_warehouse(settings) as wh:
+        rej = wh.query_pl("SELECT channel_ref, reason FROM raw.rejected_records WHERE source = 'export' "
+                          "AND record_key = 'file'")
+    assert rej["channel_ref"].to_list() == ["truncated.json"]
+    assert "truncated" in rej["reason"][0]
+
+
+def test_rerunning_the_pipeline_leaves_every_table_unchanged(pipeline):
+    from analyticbot import cli
+
+    settings, _ = pipeline
+    before = _tables(settings)
+    assert cli.run_pipeline(settings)
+    after = _tables(settings)
+    assert before.keys() == after.keys()
+    assert any(k.startswith("marts.") for k in before)
+    for name in before:
+        assert before[name].equals(after[name]), f"{name} changed on re-run"
+
+
+def test_definitions_validate_with_the_dagster_cli(pipeline):
+    settings, _ = pipeline
+    dagster = Path(sys.executable).parent / "dagster"
+    proc = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
