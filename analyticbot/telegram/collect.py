@@ -121,7 +121,7 @@ def collect_live(settings: Settings, wh: Warehouse, channels: list[ChannelInfo],
 
     async def run() -> RawBatch:
         async with client:
-            poller = LivePoller(client)
+            poller = LivePoller(client, now=lambda: now)
             return await poller.poll([(LiveChannel(c.channel_id, c.username), states[c.channel_id]) for c in live])
 
     return asyncio.run(run())
