@@ -21,7 +21,7 @@ MARTS = {
 INCREMENTAL = {
     "int_post_snapshots_enriched": ("intermediate", ["channel_id", "message_id", "observed_at"]),
     "int_post_reach_interpolated": ("intermediate", ["channel_id", "message_id"]),
-    "int_daily_reach_allocated": ("intermediate", ["channel_id", "reach_date"]),
+    "int_daily_reach_allocated": ("intermediate", ["channel_id", "reach_date", "observed_date"]),
 }
 
 
