@@ -52,7 +52,7 @@ def run_pipeline(settings: Settings) -> bool:
     if not result.success:
         for event in result.all_events:
             if event.is_failure or (event.event_type_value == "ASSET_CHECK_EVALUATION"
-                                    and not event.event_specific_data.evaluation.passed):
+                                    and not event.event_specific_data.passed):
                 print(f"  ! {event.step_key or ''}: {event.message}", file=sys.stderr)
     return result.success
 

@@ -53,3 +53,10 @@
 {% macro integers_upto(n) -%}
     (select cast(i as integer) as i from generate_series(0, {{ n }}) as integers(i))
 {%- endmacro %}
+
+{#- A float aggregate rounded so a re-run gives the same bits: DuckDB sums doubles in parallel, in an order
+    that varies between runs, which moved the last bit of daily_reach on re-runs. `digits` far beyond what the
+    metric can mean (views: 6, ratios: 9), so rounding never changes a shown value. -#}
+{% macro stable_float(expr, digits) -%}
+    cast(round(cast({{ expr }} as numeric(38, 12)), {{ digits }}) as {{ type_double() }})
+{%- endmacro %}

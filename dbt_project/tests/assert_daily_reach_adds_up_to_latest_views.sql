@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_channel_daily'}}}) }}
 -- Daily reach only redistributes views over days: per channel, the days add up to the latest views of every
 -- post's curve (single messages and album key messages), deleted posts included.
 with reach as (

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_posts'}}}) }}
 -- Every raw message is in fct_posts: a single message under its own id, an album message under its album's key.
 with messages as (
     select distinct channel_id, message_id, grouped_id from {{ ref('stg_telegram__posts') }}

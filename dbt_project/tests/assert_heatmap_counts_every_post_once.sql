@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_post_hourly_heatmap'}}}) }}
 -- The heatmap's slots add up to the channel's non-deleted posts.
 with heatmap as (
     select channel_id, sum(posts) as posts

@@ -115,7 +115,7 @@ final as (
         channel_id,
         reach_date,
         observed_date,
-        sum(views_gained) as daily_reach
+        {{ stable_float('sum(views_gained)', 6) }} as daily_reach
     from pieces
     group by channel_id, reach_date, observed_date
 )

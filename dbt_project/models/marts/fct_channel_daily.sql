@@ -26,7 +26,7 @@ daily_stats as (
 
 -- views gained per local day, summed over the UTC days of the readings that produced them
 reach as (
-    select channel_id, reach_date, sum(daily_reach) as daily_reach
+    select channel_id, reach_date, {{ stable_float('sum(daily_reach)', 6) }} as daily_reach
     from {{ ref('int_daily_reach_allocated') }}
     group by channel_id, reach_date
 ),
@@ -61,7 +61,7 @@ day_posts as (
         count(*) as posts,
         cast(sum(views_latest) as bigint) as views_latest_sum,
         count(views_latest) as views_latest_count,
-        sum({{ safe_divide('views_24h', 'subscribers_at_post') }}) as views_24h_per_subscriber_sum,
+        {{ stable_float("sum(" ~ safe_divide('views_24h', 'subscribers_at_post') ~ ")", 9) }} as views_24h_per_subscriber_sum,
         count({{ safe_divide('views_24h', 'subscribers_at_post') }}) as views_24h_per_subscriber_count,
         cast(sum(
             case
@@ -136,7 +136,7 @@ windowed as (
         ) as readings_so_far,
         cast(sum(views_latest_sum) over trailing_window as bigint) as window_views_latest_sum,
         cast(sum(views_latest_count) over trailing_window as bigint) as window_views_latest_count,
-        sum(views_24h_per_subscriber_sum) over trailing_window as window_views_24h_per_subscriber_sum,
+        {{ stable_float('sum(views_24h_per_subscriber_sum) over trailing_window', 9) }} as window_views_24h_per_subscriber_sum,
         cast(sum(views_24h_per_subscriber_count) over trailing_window as bigint) as window_views_24h_per_subscriber_count,
         cast(sum(engagements_sum) over trailing_window as bigint) as window_engagements_sum
     from joined

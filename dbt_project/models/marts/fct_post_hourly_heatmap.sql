@@ -35,7 +35,7 @@ slot_metrics as (
         weekday,
         hour,
         count(*) as posts,
-        avg(views_24h_per_subscriber) as mean_views_24h_per_subscriber,
+        {{ stable_float('avg(views_24h_per_subscriber)', 9) }} as mean_views_24h_per_subscriber,
         count(views_24h_per_subscriber) as sample_size
     from post_slots
     group by channel_id, weekday, hour

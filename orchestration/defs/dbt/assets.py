@@ -15,4 +15,6 @@ def analyticbot_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """dbt build: staging views, intermediate (incremental on the snapshot-heavy path) and marts, with tests
     reported as asset checks. Incremental models reprocess only from the last loaded day."""
     os.environ.update(get_settings().dbt_env())
-    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
+    # No .fetch_row_counts(): it opens the DuckDB file in this process and keeps it open, which blocks the
+    # next warehouse writer (publish) in the same run. The publish asset reports row counts instead.
+    yield from dbt.cli(["build"], context=context).stream()
