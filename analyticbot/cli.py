@@ -48,7 +48,9 @@ def run_pipeline(settings: Settings) -> bool:
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     job = defs().resolve_job_def("full_build")
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    # The console shows warnings and failures only; every event is in the run's log in the Dagster UI.
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet)
     if not result.success:
         for event in result.all_events:
             if event.is_failure or (event.event_type_value == "ASSET_CHECK_EVALUATION"
