@@ -43,22 +43,43 @@ def upsert_user(settings: Settings | None, user_id: int, *, language: str | None
 def register_channel(settings: Settings | None, *, channel_id: int, owner_user_id: int, title: str,
                      source_kind: str, username: str | None = None, time_zone: str | None = None) -> None:
     """Register (or re-activate) a channel for ingestion. The owner must exist."""
+    with session_scope(settings) as s:
+        _upsert_channel(s, channel_id=channel_id, owner_user_id=owner_user_id, title=title,
+                        source_kind=source_kind, username=username, time_zone=time_zone)
+
+
+def register_owned_channels(settings: Settings | None, owners: list[dict], channels: list[dict]) -> None:
+    """Upsert many owners and their channels in one transaction (the demo registers 500 at once).
+
+    `owners`: dicts with user_id, language, time_zone; `channels`: keyword arguments of `register_channel`."""
+    with session_scope(settings) as s:
+        for o in owners:
+            user = s.get(User, o["user_id"])
+            if user is None:
+                s.add(User(user_id=o["user_id"], language=o.get("language") or "en",
+                           time_zone=o.get("time_zone") or "UTC", created_at=datetime.utcnow()))
+        s.flush()
+        for c in channels:
+            _upsert_channel(s, **c)
+
+
+def _upsert_channel(s, *, channel_id: int, owner_user_id: int, title: str, source_kind: str,
+                    username: str | None = None, time_zone: str | None = None) -> None:
     if source_kind not in SOURCE_KINDS:
         raise ValueError(f"source_kind must be one of {SOURCE_KINDS}, not {source_kind!r}")
-    with session_scope(settings) as s:
-        if s.get(User, owner_user_id) is None:
-            raise LookupError(f"owner {owner_user_id} is not a registered user")
-        ch = s.get(Channel, channel_id)
-        if ch is None:
-            s.add(Channel(channel_id=channel_id, owner_user_id=owner_user_id, title=title, username=username,
-                          source_kind=source_kind, time_zone=time_zone, active=True, status="active",
-                          registered_at=datetime.utcnow()))
-            return
-        if ch.owner_user_id != owner_user_id:
-            raise PermissionError(f"channel {channel_id} is registered to another owner")
-        ch.title, ch.source_kind, ch.active = title, source_kind, True
-        ch.username = username or ch.username
-        ch.time_zone = time_zone or ch.time_zone
+    if s.get(User, owner_user_id) is None:
+        raise LookupError(f"owner {owner_user_id} is not a registered user")
+    ch = s.get(Channel, channel_id)
+    if ch is None:
+        s.add(Channel(channel_id=channel_id, owner_user_id=owner_user_id, title=title, username=username,
+                      source_kind=source_kind, time_zone=time_zone, active=True, status="active",
+                      registered_at=datetime.utcnow()))
+        return
+    if ch.owner_user_id != owner_user_id:
+        raise PermissionError(f"channel {channel_id} is registered to another owner")
+    ch.title, ch.source_kind, ch.active = title, source_kind, True
+    ch.username = username or ch.username
+    ch.time_zone = time_zone or ch.time_zone
 
 
 def list_channels(settings: Settings | None, *, source_kind: str | None = None,

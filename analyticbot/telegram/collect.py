@@ -26,14 +26,25 @@ log = logging.getLogger(__name__)
 
 
 # -- demo ----------------------------------------------------------------------------------------------------
-def collect_demo(settings: Settings, channels: list[ChannelInfo]) -> RawBatch:
-    """The demo generator's rows for the registered demo channels (re-ingesting them adds nothing)."""
+def collect_demo(settings: Settings, channels: list[ChannelInfo], wh: Warehouse | None = None) -> RawBatch:
+    """The demo generator's rows for the registered demo channels (re-ingesting them adds nothing).
+
+    The generator is prefix-stable, so with a warehouse at hand only the window from the start of the newest
+    day already stored is generated: one more day costs one day of generation, not the whole history."""
     from analyticbot.telegram.demo import generate_demo
 
-    wanted = {c.channel_id for c in channels if c.source_kind == "demo"}
+    wanted = sorted(c.channel_id for c in channels if c.source_kind == "demo")
     if not wanted:
         return RawBatch()
-    data = generate_demo(seed=settings.demo_seed, scale=settings.demo_scale, days=settings.demo_days)
+    observed_from = None
+    if wh is not None:
+        marks = ", ".join("?" for _ in wanted)
+        newest = wh.query_pl(f"SELECT max(observed_at) AS m FROM raw.telegram_post_snapshots "
+                             f"WHERE channel_id IN ({marks})", wanted)["m"][0]
+        if newest is not None:
+            observed_from = datetime(newest.year, newest.month, newest.day)
+    data = generate_demo(seed=settings.demo_seed, scale=settings.demo_scale, days=settings.demo_days,
+                         observed_from=observed_from)
     ids = pa.array(sorted(wanted), pa.int64())
     return RawBatch({
         name: table.filter(pc.is_in(table["channel_id"], ids)) if "channel_id" in table.column_names else table

@@ -66,6 +66,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pac
 
 from analyticbot.telegram.contract import CONTENT_TYPES, RAW_TABLES, RawBatch, utc_naive
 
@@ -369,8 +370,12 @@ def _table(name: str, columns: dict) -> pa.Table:
 
 
 def generate_demo(seed: int = 7, scale: str = "default", days: int | None = None,
-                  start: datetime = DEMO_START) -> DemoDataset:
-    """A deterministic, prefix-stable demo dataset (see the module docstring)."""
+                  start: datetime = DEMO_START, observed_from: datetime | None = None) -> DemoDataset:
+    """A deterministic, prefix-stable demo dataset (see the module docstring).
+
+    `observed_from` keeps only rows stamped at or after it (observed_at, revision_at, the day's stats): exactly
+    the rows of the full dataset in that window, at a fraction of the cost, since only posts young enough to
+    be read in the window get snapshots. An incremental refresh asks for the newest day only."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {sorted(SCALES)}")
     spec = SCALES[scale]
@@ -381,6 +386,7 @@ def generate_demo(seed: int = 7, scale: str = "default", days: int | None = None
     end = start + timedelta(days=n_days)
     start_s = int((start - datetime(1970, 1, 1)).total_seconds())
     end_s = start_s + n_days * _DAY
+    from_s = start_s if observed_from is None else int((utc_naive(observed_from) - datetime(1970, 1, 1)).total_seconds())
     start_weekday = start.weekday()
 
     params = [_channel_params(seed, i) for i in range(spec.channels)]
@@ -572,13 +578,16 @@ def generate_demo(seed: int = 7, scale: str = "default", days: int | None = None
     # ---- post snapshots, vectorised in chunks of messages ------------------------------------------------
     channel_emoji = np.array([p.emoji for p in params], dtype=np.int64)     # (C, slots)
     snap_tables = []
-    for lo in range(0, len(mp), _SNAP_CHUNK):
-        sl = slice(lo, lo + _SNAP_CHUNK)
+    # only messages young enough to be read at or after from_s (the oldest reading is at the largest age)
+    oldest_age = int(SNAPSHOT_AGES.max() * (1.0 + _AGE_JITTER_LOW + _AGE_JITTER_SPAN)) + 1
+    readable = np.flatnonzero(m_posted >= from_s - oldest_age)
+    for lo in range(0, len(readable), _SNAP_CHUNK):
+        sl = readable[lo:lo + _SNAP_CHUNK]
         p_ = mp[sl]
         jitter = np.stack([_unif(pkey[p_], _P_AGE + j) for j in range(len(SNAPSHOT_AGES))], axis=1)
         age = np.floor(SNAPSHOT_AGES[None, :] * (1.0 + _AGE_JITTER_LOW + _AGE_JITTER_SPAN * jitter))
         obs = posted[p_][:, None] + age.astype(np.int64)
-        keep = (obs < end_s) & (obs < delete_at[p_][:, None])
+        keep = (obs < end_s) & (obs >= from_s) & (obs < delete_at[p_][:, None])
         rows, cols = np.nonzero(keep)
         if len(rows) == 0:
             continue
@@ -652,6 +661,13 @@ def generate_demo(seed: int = 7, scale: str = "default", days: int | None = None
                 ch_rows.append({**row, "observed_at": at, "title": p.new_title})
     channels_table = pa.Table.from_pylist(ch_rows, schema=RAW_TABLES["telegram_channels"].schema)
 
+    if from_s > start_s:
+        cut = np.datetime64(from_s, "s").astype("datetime64[us]")
+        posts_table = posts_table.filter(_since(posts_table["revision_at"], cut))
+        chan_snaps = chan_snaps.filter(_since(chan_snaps["observed_at"], cut))
+        daily = daily.filter(_since(daily["observed_at"], cut))
+        channels_table = channels_table.filter(_since(channels_table["observed_at"], cut))
+
     batch = RawBatch({
         "telegram_channels": channels_table,
         "telegram_posts": posts_table,
@@ -661,6 +677,10 @@ def generate_demo(seed: int = 7, scale: str = "default", days: int | None = None
         "rejected_records": RAW_TABLES["rejected_records"].schema.empty_table(),
     })
     return DemoDataset(channels=[p.channel for p in params], batch=batch, start=start, end=end)
+
+
+def _since(column: pa.ChunkedArray, cut: np.datetime64) -> pa.ChunkedArray:
+    return pac.greater_equal(column, pa.scalar(cut.astype(datetime), pa.timestamp("us")))
 
 
 def demo_channels(seed: int = 7, scale: str = "default") -> list[DemoChannel]:

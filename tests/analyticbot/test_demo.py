@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from analyticbot.telegram.contract import CONTENT_TYPES, RAW_TABLES
@@ -337,3 +338,24 @@ def test_days_argument_and_bad_arguments():
         generate_demo(scale="huge")
     with pytest.raises(ValueError):
         generate_demo(scale="tiny", days=0)
+
+
+def test_observed_from_gives_exactly_the_window_of_the_full_dataset():
+    from datetime import timedelta
+
+    import pyarrow.compute as pac
+
+    full = generate_demo(seed=3, scale="tiny", days=12)
+    cut = full.start + timedelta(days=10)
+    window = generate_demo(seed=3, scale="tiny", days=12, observed_from=cut)
+    stamp = {"telegram_channels": "observed_at", "telegram_posts": "revision_at",
+             "telegram_post_snapshots": "observed_at", "telegram_channel_snapshots": "observed_at",
+             "telegram_channel_daily_stats": "observed_at"}
+    for name, col in stamp.items():
+        expected = full.batch.table(name)
+        expected = expected.filter(pac.greater_equal(expected[col], pa.scalar(cut, pa.timestamp("us"))))
+        got = window.batch.table(name)
+        assert got.num_rows == expected.num_rows, name
+        assert got.sort_by([(c, "ascending") for c in got.column_names]).equals(
+            expected.sort_by([(c, "ascending") for c in expected.column_names])), name
+    assert window.batch.table("telegram_post_snapshots").num_rows > 0

@@ -108,3 +108,24 @@ def test_definitions_validate_with_the_dagster_cli(pipeline):
     proc = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_one_more_demo_day_adds_exactly_that_day(pipeline, monkeypatch):
+    from analyticbot import cli
+    from analyticbot.telegram.demo import generate_demo
+    from analyticbot.warehouse import open_warehouse
+
+    settings, _ = pipeline
+    monkeypatch.setenv("ANALYTICBOT_DEMO_DAYS", "22")  # tiny is 21 days
+    from analyticbot.settings import get_settings
+
+    settings = get_settings()
+    assert cli.run_pipeline(settings)
+    expected = generate_demo(seed=settings.demo_seed, scale="tiny", days=22).batch
+    with open_warehouse(settings) as wh:
+        for name in ("telegram_posts", "telegram_post_snapshots", "telegram_channel_snapshots",
+                     "telegram_channel_daily_stats"):
+            stored = wh.query_pl(f"SELECT count(*) AS n FROM raw.{name} WHERE channel_id < 1900000000")["n"][0]
+            assert stored == expected.table(name).num_rows, name
+        last = wh.query_pl("SELECT max(date) AS d FROM marts.fct_channel_daily")["d"][0]
+    assert str(last) == "2026-06-22"

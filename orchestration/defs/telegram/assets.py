@@ -33,11 +33,10 @@ def telegram_raw(context: dg.AssetExecutionContext):
     settings.ensure_dirs()
     now = datetime.utcnow()
     channels = list_channels(settings)
-    batch = collect_demo(settings, channels)
     exports = collect_exports(settings.export_landing_dir, now)
-    batch = batch.extend(exports.batch)
     with open_warehouse(settings) as wh:
         wh.ensure_schemas()
+        batch = collect_demo(settings, channels, wh).extend(exports.batch)
         if any(c.source_kind == "telethon" for c in channels):
             try:
                 batch = batch.extend(collect_live(settings, wh, channels, now))
