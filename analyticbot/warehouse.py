@@ -16,7 +16,6 @@ than DuckDB's own bulk insert (see bench/RESULTS.md).
 from __future__ import annotations
 
 import io
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -152,13 +151,6 @@ class Warehouse:
     def count(self, qualified: str) -> int:
         return int(self.query_pl(f"SELECT count(*) AS n FROM {qualified}")["n"][0])
 
-    def table_exists(self, schema: str, name: str) -> bool:
-        df = self.query_pl(
-            "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        )
-        return int(df["n"][0]) > 0
-
     # -- writes -------------------------------------------------------------------------------------
     def replace_app_mirror(self, name: str, table: pa.Table) -> None:
         """Replace a mirror of the operational store (users, channels) in one transaction."""
@@ -254,13 +246,15 @@ class Warehouse:
         reasons = [""]
 
         def flag(mask: np.ndarray, reason: str) -> None:
+            if not mask.any():  # the common case, one cheap pass
+                return
             fresh = mask & candidate & ~bad
             if fresh.any():
                 reasons.append(reason)
                 why[fresh] = len(reasons) - 1
                 bad[:] |= fresh
 
-        values = {c: _as_float(table[c]) for c in COUNTERS}  # NaN = not observed; NaN never compares true
+        values = {c: _as_numbers(table[c]) for c in COUNTERS}  # NaN = not observed; NaN never compares true
         for c in COUNTERS:
             flag(values[c] < 0, f"negative {c}")
         observed = table["observed_at"].to_numpy(zero_copy_only=False).astype("datetime64[us]", copy=False)
@@ -283,7 +277,7 @@ class Warehouse:
             runs = stored["_run"].to_numpy(zero_copy_only=False).astype(np.int64)
             for c in COUNTERS:
                 prev = np.full(starts.size + 1, np.nan)
-                prev[runs] = _as_float(stored[f"prev_{c}"])
+                prev[runs] = _as_numbers(stored[f"prev_{c}"])
                 flag(values[c] < prev[run], f"{c} went backwards")
 
         # Within the batch: each row against the previous accepted row of the same post. Rejecting a row can
@@ -313,10 +307,11 @@ class Warehouse:
         return bad, rejects
 
 
-def _as_float(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Counters as float64 with NaN for NULL (zero-copy-ish when there are no nulls)."""
+def _as_numbers(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Counters as numbers for comparison: int64 as they are when complete (no copy into floats), else float64
+    with NaN for NULL, since NaN compares false both ways: an unknown counter never "went backwards"."""
     if col.null_count == 0:
-        return col.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        return col.to_numpy(zero_copy_only=False)
     return pc.fill_null(col.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
 
@@ -512,13 +507,3 @@ def open_warehouse(settings: Settings | None = None, *, read_only: bool = False)
         yield wh
     finally:
         wh.close()
-
-
-def rejected_summary(wh: Warehouse, limit: int = 20) -> list[dict]:
-    df = wh.query_pl(
-        "SELECT source, channel_ref, record_key, reason, rejected_at FROM raw.rejected_records "
-        "ORDER BY rejected_at DESC, source, channel_ref, record_key LIMIT ?", [limit])
-    return df.to_dicts()
-
-
-__all__ = ["Warehouse", "open_warehouse", "IngestReport", "APP_MIRROR", "SCHEMAS", "json"]

@@ -29,6 +29,18 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import describe  # noqa: E402
 
 
+def step_times(dagster_home: str) -> str:
+    """Seconds per Dagster step of the newest run recorded in `dagster_home`."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = dagster_home
+    with dg.DagsterInstance.get() as instance:
+        [run_record] = instance.get_run_records(limit=1)
+        stats = instance.get_run_step_stats(run_record.dagster_run.run_id)
+    return ", ".join(f"{s.step_key.split('__')[-1] if 'expectations' in s.step_key else s.step_key} "
+                     f"{s.end_time - s.start_time:.1f}s" for s in sorted(stats, key=lambda s: s.start_time))
+
+
 def run(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """(wall seconds, peak tree RSS in GB, tail of output) of one CLI run."""
     started = time.perf_counter()
@@ -63,20 +75,27 @@ def main() -> None:
     args = ap.parse_args()
     print(f"machine: {describe()}")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICBOT_")}
-    base_env.pop("DAGSTER_HOME", None)  # ephemeral instance: measure the pipeline, not run-history writes
     with tempfile.TemporaryDirectory() as tmp:
+        # A Dagster home of its own, so each run's steps can be timed from the run history.
+        home = Path(tmp) / "dagster_home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text((ROOT / "orchestration" / "dagster.yaml").read_text())
+        base_env["DAGSTER_HOME"] = str(home)
         if not args.skip_default:
             env = {**base_env, "ANALYTICBOT_DATA_DIR": f"{tmp}/default"}
             wall, peak, _ = run(["demo", "--scale", "default"], env)
             print(f"default demo, full pipeline : {wall:7.1f} s   peak RSS {peak:.2f} GB   (target < 120 s)")
+            print(f"  steps: {step_times(str(home))}")
         if not args.skip_large:
             env = {**base_env, "ANALYTICBOT_DATA_DIR": f"{tmp}/large"}
             full, peak, out = run(["demo", "--scale", "large", "--days", "120"], env)
             counts = next((l for l in out.splitlines() if l.startswith("Published snapshot")), "")
             print(f"large demo, full pipeline   : {full:7.1f} s   peak RSS {peak:.2f} GB   (targets < 600 s, < 3 GB)")
             print(f"  {counts}")
+            print(f"  steps: {step_times(str(home))}")
             inc, peak2, _ = run(["demo", "--scale", "large", "--days", "121"], env)
             print(f"large demo, one more day    : {inc:7.1f} s   peak RSS {peak2:.2f} GB")
+            print(f"  steps: {step_times(str(home))}")
             print(f"ratio one-day refresh / full: {inc / full:.1%}  (target < 10%)")
 
 

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -144,6 +144,3 @@ def window(batch: RawBatch, column: str = "observed_at") -> tuple[datetime | Non
         return None, None
     mm = pc.min_max(t[column]).as_py()
     return mm["min"], mm["max"]
-
-
-__all__ = ["collect_demo", "collect_exports", "collect_live", "live_states", "pending_exports", "timedelta"]

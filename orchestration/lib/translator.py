@@ -7,8 +7,6 @@ from typing import Any, Mapping, Optional
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
-from orchestration.lib.pools import WAREHOUSE_POOL  # noqa: F401 - documented alongside: dbt assets use the pool
-
 MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26), warn_window=timedelta(hours=13))
 
 
