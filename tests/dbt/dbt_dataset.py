@@ -19,22 +19,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from analyticbot.telegram.contract import RAW_TABLES
+from analyticbot.warehouse import APP_MIRROR
 
 import pyarrow as pa
 
 SPLIT_AT = datetime(2025, 3, 5)
-
-APP_SCHEMAS = {
-    "app_users": pa.schema([
-        ("user_id", pa.int64()), ("language", pa.string()), ("time_zone", pa.string()),
-        ("created_at", pa.timestamp("us")),
-    ]),
-    "app_channels": pa.schema([
-        ("channel_id", pa.int64()), ("owner_user_id", pa.int64()), ("title", pa.string()),
-        ("username", pa.string()), ("source_kind", pa.string()), ("time_zone", pa.string()),
-        ("active", pa.bool_()), ("registered_at", pa.timestamp("us")),
-    ]),
-}
 
 T0 = datetime(2025, 3, 1)
 
@@ -193,6 +182,6 @@ def arrow_tables(part: str = "all") -> dict[str, pa.Table]:
                 before = moment is None or moment < SPLIT_AT
                 return before if part == "first" else not before
             table_rows = [r for r in table_rows if keep(r)]
-        schema = RAW_TABLES[name].schema if name in RAW_TABLES else APP_SCHEMAS[name]
+        schema = RAW_TABLES[name].schema if name in RAW_TABLES else APP_MIRROR[name]
         out[name] = pa.Table.from_pylist(table_rows, schema=schema)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,7 +11,6 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO_ROOT / "dbt_project"
-PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 
 MARTS = {
     "dim_channels": ["channel_id"],
@@ -26,56 +26,29 @@ INCREMENTAL = {
 
 
 # -- loading raw tables -----------------------------------------------------------------------------------------
-def _pg_type(t: pa.DataType) -> str:
-    if pa.types.is_int64(t):
-        return "bigint"
-    if pa.types.is_int32(t):
-        return "integer"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_date32(t):
-        return "date"
-    if pa.types.is_string(t):
-        return "text"
-    raise TypeError(f"no PostgreSQL type for {t}")
+def load(warehouse_url: str, tables: dict[str, pa.Table]) -> None:
+    """Write the dataset the way the pipeline does: the app mirror replaced, Telegram tables through `ingest`
+    (so the dataset must pass ingestion's checks: a rejected row would be a bug in the dataset or in ingest)."""
+    from analyticbot.settings import Settings
+    from analyticbot.telegram.contract import RAW_TABLES, RawBatch
+    from analyticbot.warehouse import APP_MIRROR, open_warehouse
 
-
-def load_duckdb(path: Path, tables: dict[str, pa.Table], *, append: bool = False) -> None:
-    """Write Arrow tables into raw.<name> of a DuckDB file (create them, or append to them)."""
-    import duckdb
-
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("create schema if not exists raw")
+    settings = Settings(data_dir=Path("/nonexistent"), app_db_url="sqlite://", warehouse_url=warehouse_url)
+    with open_warehouse(settings) as wh:
+        wh.ensure_schemas()
         for name, table in tables.items():
-            con.register("batch", table)
-            if append:
-                con.execute(f"insert into raw.{name} select * from batch")
-            else:
-                con.execute(f"create table raw.{name} as select * from batch")
-            con.unregister("batch")
-    finally:
-        con.close()
+            if name in APP_MIRROR and table.num_rows:
+                wh.replace_app_mirror(name, table)
+        report = wh.ingest(RawBatch({n: t for n, t in tables.items() if n in RAW_TABLES}), source="dbt-test",
+                           now=datetime(2100, 1, 1))
+    given = tables["rejected_records"].num_rows if "rejected_records" in tables else 0  # rows the dataset carries
+    assert report.rejected == given, report.reasons
 
 
-def load_postgres(url: str, tables: dict[str, pa.Table]) -> None:
-    """Create raw.<name> with the Arrow schema's types in PostgreSQL and insert the rows."""
-    import psycopg
+def dbt_env(warehouse_url: str) -> dict[str, str]:
+    from analyticbot.settings import Settings
 
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute("create schema if not exists raw")
-        for name, table in tables.items():
-            columns = ", ".join(f"{f.name} {_pg_type(f.type)}" for f in table.schema)
-            con.execute(f"create table raw.{name} ({columns})")
-            if table.num_rows:
-                marks = ", ".join(["%s"] * table.num_columns)
-                with con.cursor() as cur:
-                    cur.executemany(
-                        f"insert into raw.{name} ({', '.join(table.column_names)}) values ({marks})",
-                        [tuple(r.values()) for r in table.to_pylist()],
-                    )
+    return Settings(data_dir=Path("/nonexistent"), app_db_url="sqlite://", warehouse_url=warehouse_url).dbt_env()
 
 
 # -- running dbt ------------------------------------------------------------------------------------------------
