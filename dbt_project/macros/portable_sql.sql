@@ -60,3 +60,13 @@
 {% macro stable_float(expr, digits) -%}
     cast(round(cast({{ expr }} as numeric(38, 12)), {{ digits }}) as {{ type_double() }})
 {%- endmacro %}
+
+{#- First UTC day an incremental snapshot model (re)processes: the last day already loaded (it may have been
+    partial), or the `snapshots_from` var for a backfill (`--vars '{snapshots_from: 2026-07-01}'`). -#}
+{% macro incremental_window_start(date_column='observed_date') -%}
+    {%- if var('snapshots_from', none) -%}
+        cast('{{ var("snapshots_from") }}' as date)
+    {%- else -%}
+        (select coalesce(max({{ date_column }}), cast('1900-01-01' as date)) from {{ this }})
+    {%- endif -%}
+{%- endmacro %}

@@ -10,13 +10,7 @@
 {#- Longest snapshot gap (in local days) that is split across days; 20 years covers any Telegram history. -#}
 {%- set max_span_days = 7300 -%}
 
-{%- set window_start -%}
-    {%- if var('snapshots_from', none) -%}
-        cast('{{ var("snapshots_from") }}' as date)
-    {%- else -%}
-        (select coalesce(max(observed_date), cast('1900-01-01' as date)) from {{ this }})
-    {%- endif -%}
-{%- endset %}
+{%- set window_start = incremental_window_start('observed_date') -%}
 
 -- One row per channel, local day and UTC day of the readings that produced it (channel_id, reach_date,
 -- observed_date): the views gained on reach_date by the snapshot intervals ending on observed_date. Every

@@ -11,13 +11,7 @@
 {%- set ages = [('1h', 3600), ('24h', 86400), ('48h', 172800)] -%}
 {%- set measured_within_seconds = 300 -%}
 
-{%- set window_start -%}
-    {%- if var('snapshots_from', none) -%}
-        cast('{{ var("snapshots_from") }}' as date)
-    {%- else -%}
-        (select coalesce(max(last_observed_date), cast('1900-01-01' as date)) from {{ this }})
-    {%- endif -%}
-{%- endset %}
+{%- set window_start = incremental_window_start('last_observed_date') -%}
 
 -- One row per message with snapshots (channel_id, message_id): latest counters and views at 1 h / 24 h / 48 h,
 -- linearly interpolated within the one enriched snapshot whose interval (prev_age, age] contains the age.

@@ -13,13 +13,7 @@
 
 {#- First UTC day to (re)process on an incremental run: the last day already loaded (it may have been partial),
     or the `snapshots_from` var for a backfill. A full build processes everything. -#}
-{%- set window_start -%}
-    {%- if var('snapshots_from', none) -%}
-        cast('{{ var("snapshots_from") }}' as date)
-    {%- else -%}
-        (select coalesce(max(observed_date), cast('1900-01-01' as date)) from {{ this }})
-    {%- endif -%}
-{%- endset %}
+{%- set window_start = incremental_window_start('observed_date') -%}
 
 -- One row per post snapshot (channel_id, message_id, observed_at), with the post's age and the views gained
 -- since the previous view-bearing snapshot of the same message (the origin is the posting time, 0 views).
