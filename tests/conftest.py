@@ -40,6 +40,12 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pg_url_session() -> Iterator[str]:
+    """A fresh database for a session-scoped user (the dbt tests); never share it with another user."""
+    yield from _fresh_database()
+
+
+@pytest.fixture(scope="module")
+def pg_url_module() -> Iterator[str]:
     yield from _fresh_database()
 
 

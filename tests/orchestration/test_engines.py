@@ -41,8 +41,8 @@ def _run(tmp_path_factory, name: str, url: str | None) -> dict[str, pl.DataFrame
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory, pg_url_session):
-    return _run(tmp_path_factory, "duck", None), _run(tmp_path_factory, "pg", pg_url_session)
+def both(tmp_path_factory, pg_url_module):
+    return _run(tmp_path_factory, "duck", None), _run(tmp_path_factory, "pg", pg_url_module)
 
 
 def _equal(a, b) -> bool:

@@ -47,6 +47,10 @@ def telegram_raw(context: dg.AssetExecutionContext):
     exports.settle(settings.export_landing_dir)
     for path, reason in exports.failed:
         context.log.error(f"export rejected: {reason}")
+    # A channel that went private or vanished is recorded (raw.telegram_channels.status), never fatal.
+    for row in batch.table("telegram_channels").to_pylist():
+        if row["status"] != "active":
+            context.log.warning(f"channel {row['channel_id']} is {row['status']}: {row['status_reason']}")
     first, last = window(batch)
     for name in RAW_TABLES:
         meta = {
