@@ -130,9 +130,14 @@ def print_summary(settings: Settings) -> None:
         print(f"  {v24:>10,.0f}  {title} #{mid} ({posted_at:%Y-%m-%d %H:%M} UTC)")
     print("\nERR (last 30 days) per channel:")
     for title, subs, e, e24, er in err.iter_rows():
-        fmt = lambda x: "n/a" if x is None else f"{x:6.1%}"  # noqa: E731 - export channels have no reach
-        print(f"  {title:<32} subscribers {subs or 0:>8,}  ERR {fmt(e)}  ERR24 {fmt(e24)}  ER {fmt(er)}")
+        # Desktop exports carry no views and no subscriber counts: unavailable, shown as such, never as 0.
+        shown = "n/a" if subs is None else f"{subs:,}"
+        print(f"  {title:<32} subscribers {shown:>8}  ERR {_pct(e)}  ERR24 {_pct(e24)}  ER {_pct(er)}")
     print("\nOpen the Dagster UI with `make ui` (http://127.0.0.1:3000) to see the assets, runs and checks.")
+
+
+def _pct(x: float | None) -> str:
+    return "   n/a" if x is None else f"{x:6.1%}"
 
 
 def main(argv: list[str] | None = None) -> int:
