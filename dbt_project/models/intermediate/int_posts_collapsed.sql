@@ -1,6 +1,7 @@
 -- One row per post (channel_id, message_id): albums collapsed into the post keyed by their smallest message_id.
--- Views take the album's maximum (every message of an album is seen together); forwards, replies, reactions and
--- text length add up.
+-- Views and forwards take the album's maximum: an album is seen and forwarded as a whole, and forwarding it
+-- bumps every message's counter once, so a sum would count one forward once per message. Replies, reactions
+-- and text length add up (people react to and comment on single items).
 with messages as (
     select * from {{ ref('int_post_messages_resolved') }}
 ),
@@ -44,7 +45,7 @@ collapsed as (
         min(case when is_deleted then 1 else 0 end) = 1 as is_deleted,
         cast(coalesce(sum(snapshots), 0) as bigint) as snapshots,
         max(views_latest) as views_latest,
-        cast(sum(forwards_latest) as bigint) as forwards,
+        cast(max(forwards_latest) as bigint) as forwards,
         cast(sum(replies_latest) as bigint) as replies,
         cast(sum(reactions_latest) as bigint) as reactions,
         max(views_1h) as views_1h,
