@@ -8,13 +8,10 @@ sane (not before the post, not in the future). By default it checks the newest t
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from analyticbot.warehouse import FUTURE_TOLERANCE, Warehouse
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 RECENT = timedelta(days=2)
 

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Sequence
 import polars as pl
 
 from analyticbot.settings import Settings, get_settings
-from analyticbot.warehouse import Warehouse
+from analyticbot.warehouse import Warehouse, pg_connect, pg_query_pl
 
 # Reader-facing tables: every table in these schemas is published.
 PUBLISHED_SCHEMAS = ("marts", "ml")
@@ -158,11 +158,7 @@ class SnapshotReader:
             return con.query(sql, params)
 
     def _pg(self):
-        import psycopg
-
-        p = self.settings.postgres_params()
-        return psycopg.connect(host=p["host"], port=int(p["port"]), user=p["user"],
-                               password=p["password"] or None, dbname=p["dbname"], autocommit=True)
+        return pg_connect(self.settings)
 
 
 @dataclass
@@ -175,7 +171,4 @@ class ReadConnection:
         """Run a parameterised query (`?` placeholders) and return a polars frame."""
         if self.duck is not None:
             return self.duck.sql(sql, params=list(params) if params else None).pl()
-        with self.pg.cursor() as cur:
-            cur.execute(sql.replace("%", "%%").replace("?", "%s"), params or None)
-            cols = [d.name for d in cur.description]
-            return pl.DataFrame(cur.fetchall(), schema=cols, orient="row", infer_schema_length=None)
+        return pg_query_pl(self.pg, sql, params)

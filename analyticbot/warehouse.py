@@ -436,22 +436,14 @@ class PostgresWarehouse(Warehouse):
         import psycopg
 
         super().__init__(settings)
-        params = settings.postgres_params()
-        self.con = psycopg.connect(
-            host=params["host"], port=int(params["port"]), user=params["user"],
-            password=params["password"] or None, dbname=params["dbname"], autocommit=True,
-        )
+        self.con = pg_connect(settings)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         with self.con.cursor() as cur:
             cur.execute(_pg_placeholders(sql), params or None)
 
     def query_pl(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
-        with self.con.cursor() as cur:
-            cur.execute(_pg_placeholders(sql), params or None)
-            cols = [d.name for d in cur.description]
-            rows = cur.fetchall()
-        return pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None)
+        return pg_query_pl(self.con, sql, params)
 
     def _register_extra(self, name: str, table: pa.Table) -> None:
         self._temp_table(name, table)
@@ -488,6 +480,24 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self.con.close()
+
+
+def pg_connect(settings: Settings):
+    """An autocommit psycopg connection to the PostgreSQL warehouse (transactions are explicit BEGIN/COMMIT)."""
+    import psycopg
+
+    p = settings.postgres_params()
+    return psycopg.connect(host=p["host"], port=int(p["port"]), user=p["user"], password=p["password"] or None,
+                           dbname=p["dbname"], autocommit=True)
+
+
+def pg_query_pl(con, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+    """Run a `?`-parameterised query on a psycopg connection and return a polars frame."""
+    with con.cursor() as cur:
+        cur.execute(_pg_placeholders(sql), params or None)
+        cols = [d.name for d in cur.description]
+        rows = cur.fetchall()
+    return pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None)
 
 
 def _pg_placeholders(sql: str) -> str:

@@ -29,15 +29,19 @@ class ChannelInfo:
 def upsert_user(settings: Settings | None, user_id: int, *, language: str | None = None,
                 time_zone: str | None = None) -> None:
     with session_scope(settings) as s:
-        user = s.get(User, user_id)
-        if user is None:
-            s.add(User(user_id=user_id, language=language or "en", time_zone=time_zone or "UTC",
-                       created_at=datetime.utcnow()))
-            return
-        if language:
-            user.language = language
-        if time_zone:
-            user.time_zone = time_zone
+        _upsert_user(s, user_id, language, time_zone)
+
+
+def _upsert_user(s, user_id: int, language: str | None, time_zone: str | None) -> None:
+    user = s.get(User, user_id)
+    if user is None:
+        s.add(User(user_id=user_id, language=language or "en", time_zone=time_zone or "UTC",
+                   created_at=datetime.utcnow()))
+        return
+    if language:
+        user.language = language
+    if time_zone:
+        user.time_zone = time_zone
 
 
 def register_channel(settings: Settings | None, *, channel_id: int, owner_user_id: int, title: str,
@@ -54,10 +58,7 @@ def register_owned_channels(settings: Settings | None, owners: list[dict], chann
     `owners`: dicts with user_id, language, time_zone; `channels`: keyword arguments of `register_channel`."""
     with session_scope(settings) as s:
         for o in owners:
-            user = s.get(User, o["user_id"])
-            if user is None:
-                s.add(User(user_id=o["user_id"], language=o.get("language") or "en",
-                           time_zone=o.get("time_zone") or "UTC", created_at=datetime.utcnow()))
+            _upsert_user(s, o["user_id"], o.get("language"), o.get("time_zone"))
         s.flush()
         for c in channels:
             _upsert_channel(s, **c)
