@@ -58,6 +58,12 @@ class Settings:
     telegram_api_hash: str | None = field(default=None, repr=False)
     telegram_session: str | None = field(default=None, repr=False)
     bot_token: str | None = field(default=None, repr=False)
+    stripe_api_key: str | None = field(default=None, repr=False)
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str | None = None  # a local Stripe-compatible server (tests, benchmarks); None = Stripe
+    payme_merchant_key: str | None = field(default=None, repr=False)
+    click_service_id: int | None = None
+    click_secret_key: str | None = field(default=None, repr=False)
     demo_seed: int = 7
     demo_scale: str = "default"
     demo_days: int | None = None
@@ -78,6 +84,12 @@ class Settings:
             telegram_api_hash=_secret("TELEGRAM_API_HASH"),
             telegram_session=_secret("TELEGRAM_SESSION"),
             bot_token=_secret("BOT_TOKEN"),
+            stripe_api_key=_secret("STRIPE_API_KEY"),
+            stripe_webhook_secret=_secret("STRIPE_WEBHOOK_SECRET"),
+            stripe_api_base=os.environ.get("STRIPE_API_BASE") or None,
+            payme_merchant_key=_secret("PAYME_MERCHANT_KEY"),
+            click_service_id=_int_env("CLICK_SERVICE_ID", None),
+            click_secret_key=_secret("CLICK_SECRET_KEY"),
             demo_seed=_int_env("ANALYTICBOT_DEMO_SEED", 7),
             demo_scale=os.environ.get("ANALYTICBOT_DEMO_SCALE", "default"),
             demo_days=_int_env("ANALYTICBOT_DEMO_DAYS", None),
@@ -142,6 +154,13 @@ class Settings:
                 ANALYTICBOT_PG_PASSWORD=p["password"], ANALYTICBOT_PG_DBNAME=p["dbname"],
             )
         return env
+
+    def require(self, name: str) -> str:
+        """A secret that this entry point cannot work without; the error names the variable, not a value."""
+        value = getattr(self, name)
+        if value in (None, ""):
+            raise ConfigError(f"{name.upper()} is not set")
+        return value
 
     def ensure_dirs(self) -> None:
         for d in (self.data_dir, self.published_dir, self.export_landing_dir, self.models_dir):

@@ -35,6 +35,7 @@ def make_engine(settings: Settings | None = None) -> Engine:
             cur = dbapi_con.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")  # bot, webhooks and Dagster read/write concurrently
+            cur.execute("PRAGMA busy_timeout=10000")  # a second writer waits for the lock instead of failing
             cur.close()
     return engine
 
@@ -56,22 +57,46 @@ def migrate(settings: Settings | None = None) -> None:
             cfg = alembic_config(settings)
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
+        # Reference data that code owns: kept in step on every migrate, in its own transaction.
+        from analyticbot.payments.catalogue import sync_catalogue
+
+        with Session(engine) as session, session.begin():
+            sync_catalogue(session)
     finally:
         engine.dispose()
+
+
+class AppStore:
+    """A long-lived engine and session factory, for servers (webhooks) that open many short transactions."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or get_settings()
+        self.engine = make_engine(self.settings)
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any error."""
+        session = self._factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
 
 
 @contextmanager
 def session_scope(settings: Settings | None = None) -> Iterator[Session]:
-    """One transaction: committed on success, rolled back on any error."""
-    engine = make_engine(settings)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    session = factory()
+    """One transaction on a throw-away engine: for CLIs and assets that open the store once."""
+    store = AppStore(settings)
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        with store.transaction() as session:
+            yield session
     finally:
-        session.close()
-        engine.dispose()
+        store.dispose()

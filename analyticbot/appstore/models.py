@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, SmallInteger, String,
+                        Text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SOURCE_KINDS = ("telethon", "export", "demo")
@@ -46,3 +47,124 @@ class Channel(Base):
     registered_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
 
     owner: Mapped[User] = relationship(back_populates="channels")
+
+
+# -- payments ---------------------------------------------------------------------------------------------
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+LedgerId = BigInteger().with_variant(Integer, "sqlite")
+
+GATEWAYS = ("stripe", "payme", "click")
+
+
+class Plan(Base):
+    """The plan catalogue. Rows are kept in step with `analyticbot.payments.catalogue.PLANS` by `migrate()`."""
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint("tier IN ('free', 'pro', 'business')", name="ck_plans_tier"),
+        CheckConstraint("billing_interval IN ('month', 'year')", name="ck_plans_interval"),
+    )
+
+    plan_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    billing_interval: Mapped[str] = mapped_column(String(8))
+    interval_months: Mapped[int] = mapped_column(Integer)
+    usd_cents: Mapped[int] = mapped_column(Integer, comment="Stripe price, US cents per interval")
+    uzs_tiyin: Mapped[int] = mapped_column(BigInteger, comment="Payme/Click price, tiyin (1/100 UZS) per interval")
+    max_channels: Mapped[int] = mapped_column(Integer)
+    features: Mapped[str] = mapped_column(Text, comment="JSON list of feature codes")
+    stripe_price_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Order(Base):
+    """What a user asked to buy through Payme or Click: one period of one plan, at a fixed price.
+
+    Payme's `account.order_id` and Click's `merchant_trans_id` name an order; the gateway must pay exactly its
+    amount. An order is paid at most once."""
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("gateway IN ('payme', 'click')", name="ck_orders_gateway"),
+        CheckConstraint("status IN ('pending', 'paid', 'cancelled')", name="ck_orders_status"),
+    )
+
+    order_id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.user_id"), index=True)
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.plan_code"))
+    gateway: Mapped[str] = mapped_column(String(8))
+    amount_tiyin: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="UZS")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class PaymentEvent(Base):
+    """The payment ledger: append-only, one row per thing a gateway told us, exactly once (`event_key`).
+
+    Stripe events keep their raw body; Payme and Click state changes keep the transaction as it became. The
+    warehouse loads it incrementally by `ledger_id`."""
+    __tablename__ = "payment_events"
+    __table_args__ = (
+        CheckConstraint("gateway IN ('stripe', 'payme', 'click')", name="ck_payment_events_gateway"),
+    )
+
+    ledger_id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    gateway: Mapped[str] = mapped_column(String(8))
+    event_key: Mapped[str] = mapped_column(String(160), unique=True,
+                                           comment="Stripe event id; payme:<id>:<state>; click:<id>:<action>")
+    event_type: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16), comment="webhook | pull | reconcile")
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, comment="when it happened at the gateway, UTC")
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    api_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class PaymentQuarantine(Base):
+    """Records we could not accept, with the reason. Nothing a gateway sends is dropped silently."""
+    __tablename__ = "payment_quarantine"
+
+    quarantine_id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    gateway: Mapped[str] = mapped_column(String(8))
+    external_id: Mapped[str | None] = mapped_column(String(160), nullable=True, index=True)
+    reason: Mapped[str] = mapped_column(String(512))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class PaymeTransaction(Base):
+    """Payme merchant-API transaction and its state machine (1 created, 2 performed, -1 cancelled, -2 cancelled
+    after perform). Times are Payme's: milliseconds since the epoch; 0 means not yet."""
+    __tablename__ = "payme_transactions"
+    __table_args__ = (CheckConstraint("state IN (1, 2, -1, -2)", name="ck_payme_state"),)
+
+    id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    payme_id: Mapped[str] = mapped_column(String(64), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    amount_tiyin: Mapped[int] = mapped_column(BigInteger)
+    payme_time: Mapped[int] = mapped_column(BigInteger, comment="Payme's `time` of the create request, ms")
+    create_time: Mapped[int] = mapped_column(BigInteger, index=True)
+    perform_time: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancel_time: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[int] = mapped_column(SmallInteger)
+    reason: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+
+
+class ClickTransaction(Base):
+    """Click Prepare/Complete record. Our `id` is the `merchant_prepare_id` we answer Prepare with."""
+    __tablename__ = "click_transactions"
+    __table_args__ = (
+        CheckConstraint("status IN ('prepared', 'completed', 'cancelled')", name="ck_click_status"),
+    )
+
+    id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    click_trans_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    service_id: Mapped[int] = mapped_column(BigInteger)
+    click_paydoc_id: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    amount: Mapped[str] = mapped_column(String(32), comment="as Click sent it, UZS with decimals")
+    amount_tiyin: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int] = mapped_column(Integer, default=0)
+    prepared_at: Mapped[datetime] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

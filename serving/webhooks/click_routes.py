@@ -1,0 +1,4 @@
+"""Placeholder until the click protocol routes land."""
+from fastapi import APIRouter
+
+router = APIRouter()
