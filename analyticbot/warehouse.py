@@ -45,7 +45,23 @@ APP_MIRROR = {
         ("username", pa.string()), ("source_kind", pa.string()), ("time_zone", pa.string()),
         ("active", pa.bool_()), ("registered_at", pa.timestamp("us")),
     ]),
+    "app_plans": pa.schema([
+        ("plan_code", pa.string()), ("tier", pa.string()), ("billing_interval", pa.string()),
+        ("interval_months", pa.int32()), ("usd_cents", pa.int64()), ("uzs_tiyin", pa.int64()),
+        ("max_channels", pa.int32()), ("stripe_price_id", pa.string()), ("active", pa.bool_()),
+    ]),
 }
+
+# The payment ledger, copied from the operational store by `ledger_id` (append-only there, so here too).
+PAYMENT_EVENTS = pa.schema([
+    ("ledger_id", pa.int64()), ("gateway", pa.string()), ("event_key", pa.string()), ("event_type", pa.string()),
+    ("source", pa.string()), ("occurred_at", pa.timestamp("us")), ("received_at", pa.timestamp("us")),
+    ("api_version", pa.string()), ("payload", pa.string()),
+])
+# Daily FX rates into the reporting currency; one row per (rate_date, currency), replaced when a source re-states.
+FX_RATES = pa.schema([
+    ("rate_date", pa.date32()), ("currency", pa.string()), ("usd_per_unit", pa.float64()), ("source", pa.string()),
+])
 
 
 def sql_type(arrow_type: pa.DataType, kind: str) -> str:
@@ -139,6 +155,8 @@ class Warehouse:
             self.execute(self._create_table_sql(f"raw.{spec.name}", spec.schema, spec.key))
         for name, schema in APP_MIRROR.items():
             self.execute(self._create_table_sql(f"raw.{name}", schema, None))
+        self.execute(self._create_table_sql("raw.payment_events", PAYMENT_EVENTS, ["ledger_id"]))
+        self.execute(self._create_table_sql("raw.fx_rates_daily", FX_RATES, ["rate_date", "currency"]))
 
     def _create_table_sql(self, qualified: str, schema: pa.Schema, key: Sequence[str] | None) -> str:
         cols = ", ".join(f"{f.name} {sql_type(f.type, self.kind)}" for f in schema)
@@ -160,6 +178,34 @@ class Warehouse:
             self.execute(f"DELETE FROM raw.{name}")
             if table.num_rows:
                 self._append(f"raw.{name}", table)
+
+    def max_ledger_id(self) -> int:
+        """The newest payment-ledger row already here: the incremental cursor (0 when empty)."""
+        return int(self.query_pl("SELECT coalesce(max(ledger_id), 0) AS m FROM raw.payment_events")["m"][0])
+
+    def append_payment_events(self, table: pa.Table) -> int:
+        """Append ledger rows newer than the cursor, in one transaction. Rows at or below the cursor are already
+        here (the ledger is append-only), so a re-run of the same batch appends nothing."""
+        table = table.select(PAYMENT_EVENTS.names).cast(PAYMENT_EVENTS)
+        with self.transaction():
+            cursor = self.max_ledger_id()
+            fresh = table.filter(pc.greater(table["ledger_id"], cursor))
+            if fresh.num_rows:
+                self._append("raw.payment_events", fresh)
+        return fresh.num_rows
+
+    def upsert_fx_rates(self, table: pa.Table) -> int:
+        """Insert or replace daily rates for the (date, currency) pairs in `table`, in one transaction."""
+        table = table.select(FX_RATES.names).cast(FX_RATES)
+        if not table.num_rows:
+            return 0
+        with self.transaction():
+            for currency in pc.unique(table["currency"]).to_pylist():
+                days = table.filter(pc.equal(table["currency"], currency))["rate_date"]
+                self.execute("DELETE FROM raw.fx_rates_daily WHERE currency = ? AND rate_date BETWEEN ? AND ?",
+                             [currency, pc.min(days).as_py(), pc.max(days).as_py()])
+            self._append("raw.fx_rates_daily", table)
+        return table.num_rows
 
     def ingest(self, batch: RawBatch, *, source: str, now: datetime | None = None) -> IngestReport:
         """Append a batch to the raw tables: new rows only, bad rows rejected with a reason, one transaction."""

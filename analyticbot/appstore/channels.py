@@ -9,7 +9,7 @@ import pyarrow as pa
 from sqlalchemy import select
 
 from analyticbot.appstore.db import session_scope
-from analyticbot.appstore.models import SOURCE_KINDS, Channel, User
+from analyticbot.appstore.models import SOURCE_KINDS, Channel, Plan, User
 from analyticbot.settings import Settings
 from analyticbot.warehouse import APP_MIRROR
 
@@ -104,7 +104,7 @@ def mark_channel_status(settings: Settings | None, channel_id: int, status: str,
 
 
 def mirror_tables(settings: Settings | None) -> dict[str, pa.Table]:
-    """Users and channels as Arrow tables in the warehouse's `raw.app_*` shape (for dbt's dim_channels)."""
+    """Users, channels and the plan catalogue as Arrow tables in the warehouse's `raw.app_*` shape (for dbt's dim_channels)."""
     with session_scope(settings) as s:
         users = [dict(user_id=u.user_id, language=u.language, time_zone=u.time_zone, created_at=u.created_at)
                  for u in s.scalars(select(User).order_by(User.user_id))]
@@ -112,7 +112,12 @@ def mirror_tables(settings: Settings | None) -> dict[str, pa.Table]:
                          username=c.username, source_kind=c.source_kind, time_zone=c.time_zone, active=c.active,
                          registered_at=c.registered_at)
                     for c in s.scalars(select(Channel).order_by(Channel.channel_id))]
+        plans = [dict(plan_code=p.plan_code, tier=p.tier, billing_interval=p.billing_interval,
+                      interval_months=p.interval_months, usd_cents=p.usd_cents, uzs_tiyin=p.uzs_tiyin,
+                      max_channels=p.max_channels, stripe_price_id=p.stripe_price_id, active=p.active)
+                 for p in s.scalars(select(Plan).order_by(Plan.plan_code))]
     return {
+        "app_plans": pa.Table.from_pylist(plans, schema=APP_MIRROR["app_plans"]),
         "app_users": pa.Table.from_pylist(users, schema=APP_MIRROR["app_users"]),
         "app_channels": pa.Table.from_pylist(channels, schema=APP_MIRROR["app_channels"]),
     }

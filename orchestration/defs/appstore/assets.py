@@ -12,6 +12,8 @@ from orchestration.lib.pools import WAREHOUSE_POOL
                      group_name="raw", kinds={"sqlalchemy", "duckdb"}),
         dg.AssetSpec(["raw", "app_channels"], description="Mirror of the operational store's channels and owners.",
                      group_name="raw", kinds={"sqlalchemy", "duckdb"}),
+        dg.AssetSpec(["raw", "app_plans"], description="Mirror of the plan catalogue (prices, limits).",
+                     group_name="raw", kinds={"sqlalchemy", "duckdb"}),
     ],
     pool=WAREHOUSE_POOL,
 )
