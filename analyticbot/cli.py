@@ -39,6 +39,36 @@ def register_demo_accounts(settings: Settings) -> int:
     return len(channels)
 
 
+def seed_demo_payments(settings: Settings) -> str:
+    """The demo's payment history, delivered through the webhook protocol code into the operational store.
+
+    Generated once per data dir: the ledger is the record of what gateways said, so a second `make demo` must
+    not invent a second history (replaying the same one would only find every event already there)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from analyticbot.appstore.db import AppStore
+    from analyticbot.appstore.models import PaymentEvent
+    from analyticbot.payments.demo import generate_history
+    from analyticbot.telegram.demo import DEMO_START, SCALES, demo_channels
+
+    store = AppStore(settings)
+    try:
+        with store.transaction() as session:
+            if session.scalar(select(func.count()).select_from(PaymentEvent)):
+                return "Payment ledger already holds the demo history; left as it is."
+        owners = sorted({ch.owner_user_id for ch in demo_channels(seed=settings.demo_seed, scale=settings.demo_scale)})
+        end = DEMO_START + timedelta(days=settings.demo_days or SCALES[settings.demo_scale].days)
+        report = generate_history(store.transaction, seed=settings.demo_seed, scale=settings.demo_scale,
+                                  owner_ids=owners, end=end)
+    finally:
+        store.dispose()
+    return (f"Delivered the demo payment history of {report.customers} customers through the webhook code: "
+            f"{report.stripe_events} Stripe events, {report.payme_calls} Payme calls, {report.click_calls} Click "
+            f"calls.")
+
+
 def run_pipeline(settings: Settings) -> bool:
     """Materialise every asset in this process (ingest, dbt build with its tests, checks, publish).
 
@@ -65,6 +95,7 @@ def cmd_demo(settings: Settings) -> int:
     cmd_migrate(settings)
     n = register_demo_accounts(settings)
     print(f"Registered {n} demo channels (scale {settings.demo_scale}, seed {settings.demo_seed}).")
+    print(seed_demo_payments(settings))
     ok = run_pipeline(settings)
     elapsed = time.perf_counter() - started
     print(f"Pipeline {'finished' if ok else 'FAILED'} in {elapsed:.1f} s.\n")

@@ -64,6 +64,7 @@ class Settings:
     payme_merchant_key: str | None = field(default=None, repr=False)
     click_service_id: int | None = None
     click_secret_key: str | None = field(default=None, repr=False)
+    fx_rates_csv: Path | None = None  # daily rates from a real source; the demo rates fill the rest
     demo_seed: int = 7
     demo_scale: str = "default"
     demo_days: int | None = None
@@ -90,6 +91,7 @@ class Settings:
             payme_merchant_key=_secret("PAYME_MERCHANT_KEY"),
             click_service_id=_int_env("CLICK_SERVICE_ID", None),
             click_secret_key=_secret("CLICK_SECRET_KEY"),
+            fx_rates_csv=Path(os.environ["ANALYTICBOT_FX_CSV"]) if os.environ.get("ANALYTICBOT_FX_CSV") else None,
             demo_seed=_int_env("ANALYTICBOT_DEMO_SEED", 7),
             demo_scale=os.environ.get("ANALYTICBOT_DEMO_SCALE", "default"),
             demo_days=_int_env("ANALYTICBOT_DEMO_DAYS", None),

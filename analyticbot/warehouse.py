@@ -184,12 +184,17 @@ class Warehouse:
         return int(self.query_pl("SELECT coalesce(max(ledger_id), 0) AS m FROM raw.payment_events")["m"][0])
 
     def append_payment_events(self, table: pa.Table) -> int:
-        """Append ledger rows newer than the cursor, in one transaction. Rows at or below the cursor are already
-        here (the ledger is append-only), so a re-run of the same batch appends nothing."""
+        """Append ledger rows that are not here yet, in one transaction; a re-run of the same batch appends
+        nothing. Presence is checked by id, not only against the cursor: on PostgreSQL a sequence value can
+        commit after a larger one, so the loader re-reads a window below the cursor (see `payments.load`)."""
         table = table.select(PAYMENT_EVENTS.names).cast(PAYMENT_EVENTS)
+        if not table.num_rows:
+            return 0
         with self.transaction():
-            cursor = self.max_ledger_id()
-            fresh = table.filter(pc.greater(table["ledger_id"], cursor))
+            low = pc.min(table["ledger_id"]).as_py()
+            present = self.query_pl("SELECT ledger_id FROM raw.payment_events WHERE ledger_id >= ?", [low])
+            fresh = table.filter(pc.invert(pc.is_in(table["ledger_id"],
+                                                    value_set=pa.array(present["ledger_id"].to_list(), pa.int64()))))
             if fresh.num_rows:
                 self._append("raw.payment_events", fresh)
         return fresh.num_rows
