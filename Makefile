@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: install demo test ui bench import-export summary validate clean
+.PHONY: install demo test ui webhooks bench import-export summary validate clean
 
 # The virtual environment, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -38,6 +38,14 @@ test: install
 ## ui: the Dagster UI (webserver + daemon) on this project at http://127.0.0.1:3000
 ui: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+## webhooks: the payment webhook receivers (Stripe, Payme, Click) on http://$(WEBHOOKS_HOST):$(WEBHOOKS_PORT)
+## Needs STRIPE_WEBHOOK_SECRET, PAYME_MERCHANT_KEY, CLICK_SERVICE_ID and CLICK_SECRET_KEY for the gateways in use.
+WEBHOOKS_HOST ?= 127.0.0.1
+WEBHOOKS_PORT ?= 8081
+webhooks: install
+	$(BIN)/analyticbot migrate
+	$(BIN)/uvicorn serving.webhooks:app --host $(WEBHOOKS_HOST) --port $(WEBHOOKS_PORT) --no-server-header
 
 ## bench: benchmarks; figures go to bench/RESULTS.md by hand after review
 bench: install
