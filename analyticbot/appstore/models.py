@@ -111,7 +111,7 @@ class PaymentEvent(Base):
     ledger_id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
     gateway: Mapped[str] = mapped_column(String(8))
     event_key: Mapped[str] = mapped_column(String(160), unique=True,
-                                           comment="Stripe event id; payme:<id>:<state>; click:<id>:<action>")
+                                           comment="Stripe event id; payme:<id>:<state>; click:<id>:<status>")
     event_type: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16), comment="webhook | pull | reconcile")
     occurred_at: Mapped[datetime] = mapped_column(DateTime, comment="when it happened at the gateway, UTC")

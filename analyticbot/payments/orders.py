@@ -37,12 +37,15 @@ def create_order(session: Session, user_id: int, plan_code: str, gateway: str,
     return order
 
 
+MAX_ORDER_ID = 2**63 - 1  # BIGINT; a larger number would make the database driver raise, not answer
+
+
 def parse_order_id(value: object) -> int | None:
     """Order ids arrive as strings or numbers; anything else is 'no such order', never an exception."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value if value > 0 else None
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+        value = int(value.strip())
+    if isinstance(value, int) and 0 < value <= MAX_ORDER_ID:
+        return value
     return None

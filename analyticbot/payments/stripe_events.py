@@ -143,6 +143,8 @@ def _period(start: Any, end: Any, what: str) -> str | None:
         return None
     if not isinstance(start, int) or not isinstance(end, int) or end < start:
         return f"{what}: period end {end!r} is before its start {start!r}"
+    if start < EARLIEST:
+        return f"{what}: period start {start!r} is not a plausible time"
     return None
 
 
