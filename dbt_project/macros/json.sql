@@ -97,13 +97,23 @@
     unnest(json_extract({{ doc }}, {{ _json_duckdb_path(path ~ '.*') | replace('.*', '[*]') }}))
 {%- endmacro %}
 
-{#- Gateway times. Stripe: seconds since the epoch; Payme: milliseconds, 0 = not yet (-> NULL). Naive UTC. -#}
+{#- Gateway times. Stripe: seconds since the epoch; Payme: milliseconds, 0 = not yet (-> NULL). Naive UTC.
+    DuckDB multiplies an interval by a 32-bit integer only (milliseconds since 1970 overflow it), so it builds
+    the timestamp from microseconds instead. -#}
 {% macro timestamp_from_epoch_seconds(seconds) -%}
-    (cast('1970-01-01' as timestamp) + cast({{ seconds }} as bigint) * interval '1 second')
+    {{ return(adapter.dispatch('timestamp_from_epoch_micros', 'analyticbot')('cast(' ~ seconds ~ ' as bigint) * 1000000')) }}
 {%- endmacro %}
 
 {% macro timestamp_from_epoch_millis(millis) -%}
-    (cast('1970-01-01' as timestamp) + cast(nullif(cast({{ millis }} as bigint), 0) as bigint) * interval '1 millisecond')
+    {{ return(adapter.dispatch('timestamp_from_epoch_micros', 'analyticbot')('nullif(cast(' ~ millis ~ ' as bigint), 0) * 1000')) }}
+{%- endmacro %}
+
+{% macro default__timestamp_from_epoch_micros(micros) -%}
+    (cast('1970-01-01' as timestamp) + ({{ micros }}) * interval '1 microsecond')
+{%- endmacro %}
+
+{% macro duckdb__timestamp_from_epoch_micros(micros) -%}
+    make_timestamp({{ micros }})
 {%- endmacro %}
 
 {#- ISO 8601 UTC text (`2025-03-01T10:00:00Z`, `...+00:00`, fractions kept) -> naive UTC timestamp. -#}

@@ -55,3 +55,12 @@
         when 'day' then cast({{ interval_count }} as {{ type_double() }}) * cast(12 as {{ type_double() }}) / cast(365 as {{ type_double() }})
     end)
 {%- endmacro %}
+
+{#- The instant the revenue marts report up to: the `revenue_as_of` var, else the newest payment-ledger row. -#}
+{% macro revenue_as_of() -%}
+    {%- if var('revenue_as_of', none) -%}
+        cast('{{ var("revenue_as_of") }}' as timestamp)
+    {%- else -%}
+        (select max(occurred_at) from {{ ref('stg_payments__ledger') }})
+    {%- endif -%}
+{%- endmacro %}

@@ -18,6 +18,15 @@ MARTS = {
     "fct_channel_daily": ["channel_id", "date"],
     "fct_post_hourly_heatmap": ["channel_id", "weekday", "hour"],
 }
+REVENUE_MARTS = {
+    "fct_payments": ["payment_id"],
+    "fct_subscription_periods": ["period_id"],
+    "fct_mrr_monthly": ["customer_id", "month"],
+    "fct_revenue_daily": ["revenue_date", "gateway", "plan_code"],
+    "fct_cohort_retention": ["cohort_month", "months_since_first"],
+    "fct_saas_kpis_monthly": ["month"],
+}
+MARTS.update(REVENUE_MARTS)
 INCREMENTAL = {
     "int_post_snapshots_enriched": ("intermediate", ["channel_id", "message_id", "observed_at"]),
     "int_post_reach_interpolated": ("intermediate", ["channel_id", "message_id"]),
@@ -43,6 +52,20 @@ def load(warehouse_url: str, tables: dict[str, pa.Table]) -> None:
                            now=datetime(2100, 1, 1))
     given = tables["rejected_records"].num_rows if "rejected_records" in tables else 0  # rows the dataset carries
     assert report.rejected == given, report.reasons
+
+
+def load_payments(warehouse_url: str, tables: dict[str, pa.Table]) -> None:
+    """Write payment rows the way the pipeline does: the ledger appended, FX rates upserted, plans replaced."""
+    from analyticbot.settings import Settings
+    from analyticbot.warehouse import open_warehouse
+
+    settings = Settings(data_dir=Path("/nonexistent"), app_db_url="sqlite://", warehouse_url=warehouse_url)
+    with open_warehouse(settings) as wh:
+        wh.ensure_schemas()
+        wh.replace_app_mirror("app_plans", tables["app_plans"])
+        wh.upsert_fx_rates(tables["fx_rates_daily"])
+        appended = wh.append_payment_events(tables["payment_events"])
+    assert appended == tables["payment_events"].num_rows
 
 
 def dbt_env(warehouse_url: str) -> dict[str, str]:

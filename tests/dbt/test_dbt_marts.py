@@ -66,7 +66,9 @@ def test_mart_column_types_agree_across_engines(duckdb_warehouse, postgres_wareh
              "where table_schema = 'marts' order by table_name, ordinal_position")
     con = duckdb.connect(str(duckdb_warehouse.path), read_only=True)
     try:
-        duck = [(t, c, DUCKDB_TO_PG_TYPES.get(d, d)) for t, c, d in con.execute(query).fetchall()]
+        # DuckDB names a decimal with its precision (DECIMAL(18,2)); PostgreSQL's data_type is just numeric
+        duck = [(t, c, "numeric" if d.startswith("DECIMAL(") else DUCKDB_TO_PG_TYPES.get(d, d))
+                for t, c, d in con.execute(query).fetchall()]
     finally:
         con.close()
     with psycopg.connect(postgres_warehouse.url) as pg_con:

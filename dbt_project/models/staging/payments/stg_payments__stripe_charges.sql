@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
 -- One row per Stripe charge (charge_id): its latest state. charge.invoice exists only before basil; from basil on
--- the invoice is reached through invoice_payment (stg_payments__stripe_invoice_payments).
+-- the invoice is reached through invoice_payment (stg_payments__stripe_invoice_payments), whose
+-- payment.payment_intent is the charge's payment_intent.
 with ledger as (
     select * from {{ ref('stg_payments__ledger') }}
     where object_type = 'charge'
@@ -22,6 +23,8 @@ fields as (
             'currency': 'currency',
             'status': 'status',
             'paid': 'paid',
+            'payment_intent_ref': 'payment_intent',
+            'payment_intent_ref_id': 'payment_intent.id',
             'created': 'created',
         }) }}
     from ledger
@@ -47,6 +50,7 @@ final as (
         upper(currency) as currency,
         status,
         cast(paid as boolean) as is_paid,
+        coalesce(payment_intent_ref_id, payment_intent_ref) as payment_intent_id,
         {{ timestamp_from_epoch_seconds('created') }} as created_at
     from ranked
     where recency = 1

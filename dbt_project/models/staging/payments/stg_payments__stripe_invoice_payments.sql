@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
 -- One row per Stripe invoice payment (invoice_payment_id): its latest state. Basil's link between an invoice
--- and the charge that paid it (payment.charge when payment.type = 'charge').
+-- and the charge that paid it: payment.payment_intent (= charge.payment_intent) when payment.type is
+-- payment_intent, payment.charge when it is charge.
 with ledger as (
     select * from {{ ref('stg_payments__ledger') }}
     where object_type = 'invoice_payment'
@@ -17,7 +18,8 @@ fields as (
             'payment_type': 'payment.type',
             'payment_charge': 'payment.charge',
             'payment_charge_id': 'payment.charge.id',
-            'payment_intent': 'payment.payment_intent',
+            'payment_intent_ref': 'payment.payment_intent',
+            'payment_intent_ref_id': 'payment.payment_intent.id',
             'amount_paid': 'amount_paid',
             'currency': 'currency',
             'status': 'status',
@@ -42,7 +44,7 @@ final as (
         invoice_id,
         payment_type,
         coalesce(payment_charge_id, payment_charge) as charge_id,
-        payment_intent,
+        coalesce(payment_intent_ref_id, payment_intent_ref) as payment_intent_id,
         cast(amount_paid as bigint) as amount_paid,
         upper(currency) as currency,
         status,
