@@ -1,5 +1,6 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_payments'}}}) }}
--- Refunds and disputes of a charge never add up to more than the charge (same currency, major units).
+-- Refunds of a charge never add up to more than the charge (same currency, major units). Disputes are left out:
+-- a cardholder may dispute what was already partly refunded.
 with payments as (
     select * from {{ ref('fct_payments') }}
 ),
@@ -7,7 +8,7 @@ with payments as (
 reversals as (
     select charge_id, sum(amount) as reversed
     from payments
-    where movement_type in ('refund', 'dispute')
+    where movement_type = 'refund'
     group by charge_id
 )
 

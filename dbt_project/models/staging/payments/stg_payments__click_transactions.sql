@@ -11,7 +11,7 @@ fields as (
     select
         ledger_id,
         occurred_at,
-        {{ json_fields('doc', {
+        {{ json_fields('doc', root='data.object', fields={
             'click_trans_id': 'click_trans_id',
             'click_paydoc_id': 'click_paydoc_id',
             'order_id': 'order_id',

@@ -11,7 +11,7 @@ fields as (
     select
         ledger_id,
         occurred_at,
-        {{ json_fields('doc', {
+        {{ json_fields('doc', root='data.object', fields={
             'payme_id': 'payme_id',
             'order_id': 'order_id',
             'user_id': 'user_id',

@@ -11,7 +11,7 @@ fields as (
     select
         ledger_id,
         occurred_at,
-        {{ json_fields('doc', {
+        {{ json_fields('doc', root='data.object', fields={
             'object_kind': 'object',
             'charge_id': 'id',
             'customer_ref': 'customer',

@@ -9,7 +9,7 @@ fields as (
     select
         ledger_id,
         occurred_at,
-        {{ json_fields('doc', {
+        {{ json_fields('doc', root='data.object', fields={
             'object_kind': 'object',
             'dispute_id': 'id',
             'charge_ref': 'charge',

@@ -13,7 +13,7 @@ ledger as (
 ),
 
 lines as (
-    select invoice_id, {{ json_array_elements('doc', 'lines.data') }} as line
+    select invoice_id, {{ json_array_elements('doc', 'data.object.lines.data') }} as line
     from ledger
 ),
 

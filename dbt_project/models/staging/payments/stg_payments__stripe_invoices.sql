@@ -12,7 +12,7 @@ fields as (
     select
         ledger_id,
         occurred_at,
-        {{ json_fields('doc', {
+        {{ json_fields('doc', root='data.object', fields={
             'object_kind': 'object',
             'invoice_id': 'id',
             'customer_ref': 'customer',

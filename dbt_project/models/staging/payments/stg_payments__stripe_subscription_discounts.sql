@@ -7,34 +7,27 @@ with ledger as (
     where object_type = 'subscription'
 ),
 
-legacy as (
-    select ledger_id, {{ json_doc('doc', 'discount') }} as discount
-    from ledger
-),
-
-listed as (
-    select ledger_id, {{ json_array_elements('doc', 'discounts') }} as discount
-    from ledger
-),
-
-legacy_fields as (
+-- one read of the subscription: both discount fields as JSON text, parsed again below (they are small)
+discount_fields as materialized (
     select
         ledger_id,
-        {{ json_fields('discount', {'discount_id': 'id'}) }}
-    from legacy
+        {{ json_fields('doc', root='data.object', fields={
+            'legacy_discount_id': 'discount.id',
+            'legacy_discount': 'discount',
+            'listed_discounts': 'discounts',
+        }) }}
+    from ledger
 ),
 
 -- the basil list only where there is no pre-basil `discount` object
 candidates as (
-    select legacy.ledger_id, legacy.discount
-    from legacy
-    inner join legacy_fields on legacy_fields.ledger_id = legacy.ledger_id
-    where legacy_fields.discount_id is not null
+    select ledger_id, {{ json_parse('legacy_discount') }} as discount
+    from discount_fields
+    where legacy_discount_id is not null
     union all
-    select listed.ledger_id, listed.discount
-    from listed
-    inner join legacy_fields on legacy_fields.ledger_id = listed.ledger_id
-    where legacy_fields.discount_id is null
+    select ledger_id, {{ json_array_elements(json_parse('listed_discounts'), '') }} as discount
+    from discount_fields
+    where legacy_discount_id is null
 ),
 
 fields as (

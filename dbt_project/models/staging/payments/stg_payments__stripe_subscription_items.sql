@@ -7,7 +7,7 @@ with ledger as (
 ),
 
 items as (
-    select ledger_id, {{ json_array_elements('doc', 'items.data') }} as item
+    select ledger_id, {{ json_array_elements('doc', 'data.object.items.data') }} as item
     from ledger
 ),
 

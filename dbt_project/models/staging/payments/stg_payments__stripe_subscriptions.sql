@@ -15,7 +15,7 @@ fields as (
         event_type,
         occurred_at,
         api_version,
-        {{ json_fields('doc', {
+        {{ json_fields('doc', root='data.object', fields={
             'object_kind': 'object',
             'subscription_id': 'id',
             'customer_ref': 'customer',
