@@ -8,9 +8,10 @@ line.pricing.price_details; a pre-basil one through invoice.subscription and lin
 until February, 0.00009 in February, 0.00008 from March; EUR 1.10 until February, 1.20 from March (published on
 a few days only: every other day carries the last rate forward).
 
-MRR at each month's first instant, USD cents (Jan 1 is 0 for everyone):
+MRR at each month's first instant and at the as-of instant (Jun 10 12:00, the newest ledger row: June is
+reported to date), USD cents (Jan 1 is 0 for everyone):
 
-    customer       gateway / shape          Feb 1  Mar 1  Apr 1  May 1  Jun 1  Jul 1   what happens
+    customer       gateway / shape          Feb 1  Mar 1  Apr 1  May 1  Jun 1  as-of   what happens
     tg:1           stripe pre-basil           900    900    900    900    900    900   new in Jan; a one-off charge
     tg:2           stripe basil               900    900   2900   2900   2900   2900   upgrade Mar 15 (proration)
     tg:3           stripe pre-basil             0   2900   2900    900    900    900   downgrade Apr 3
@@ -39,7 +40,7 @@ from analyticbot.warehouse import APP_MIRROR, FX_RATES, PAYMENT_EVENTS
 
 PRE_BASIL = "2025-02-24.acacia"
 BASIL = "2025-03-31.basil"
-AS_OF = datetime(2025, 6, 10, 12, 0)  # the newest ledger row: June is the last reporting month
+AS_OF = datetime(2025, 6, 10, 12, 0)  # the newest ledger row: June is the last reporting month, to date
 
 
 def at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
@@ -389,7 +390,7 @@ def arrow_tables() -> dict[str, pa.Table]:
 
 # -- expectations ---------------------------------------------------------------------------------------------
 MONTHS = [date(2025, m, 1) for m in range(1, 7)]
-# MRR in cents at the first instant of Jan..Jul (see the module docstring)
+# MRR in cents at the first instant of Jan..Jun and at the as-of instant (see the module docstring)
 MRR_CENTS = {
     "tg:1": [0, 900, 900, 900, 900, 900, 900],
     "tg:2": [0, 900, 900, 2900, 2900, 2900, 2900],

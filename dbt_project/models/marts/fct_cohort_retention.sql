@@ -3,7 +3,8 @@
 
 -- One row per cohort month and month since the cohort's first payment (cohort_month, months_since_first):
 -- a customer's cohort is the month of their first charge; a customer is retained in a month when they have MRR
--- at its end (the next month's first instant). Ages run to the reporting as-of month.
+-- at its end (the next month's first instant; the as-of instant in the as-of month, as in fct_mrr_monthly).
+-- Ages run to the as-of month.
 with payments as (
     select * from {{ ref('fct_payments') }}
     where movement_type = 'charge' and customer_id is not null
@@ -14,7 +15,7 @@ mrr as (
 ),
 
 as_of as (
-    select cast({{ dbt.date_trunc('month', revenue_as_of()) }} as date) as as_of_month
+    select cast({{ dbt.date_trunc('month', dbt.dateadd('microsecond', -1, revenue_as_of())) }} as date) as as_of_month
 ),
 
 cohorts as (
