@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -28,7 +29,12 @@ def make_engine(settings: Settings | None = None) -> Engine:
     url = sqlalchemy_url(settings.app_db_url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True)
+    if url.startswith("postgresql"):
+        # A connection for each of the webhook server's worker threads, kept open: opening an overflow
+        # connection per request cost ~100 ms at p99 under load.
+        engine = create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+    else:
+        engine = create_engine(url)
     if url.startswith("sqlite"):
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_con, _record):  # foreign keys are off by default in SQLite
@@ -73,19 +79,24 @@ class AppStore:
         self.settings = settings or get_settings()
         self.engine = make_engine(self.settings)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time, and a second one waits in its busy handler, which sleeps in steps of
+        # up to 100 ms: that is what a p99 latency spike under webhook load was made of. Taking turns in-process
+        # costs nothing (the file allows one writer anyway). PostgreSQL locks rows, so no lock there.
+        self._turns = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on any error."""
-        session = self._factory()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        with self._turns:
+            session = self._factory()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -32,13 +32,19 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+# Built once per dialect and executed with parameters: building `.values(...)` per call cost a third of a
+# webhook's time in the profile.
+_INSERT_IGNORE = {
+    "postgresql": pg_insert(PaymentEvent).on_conflict_do_nothing(index_elements=["event_key"]),
+    "sqlite": sqlite_insert(PaymentEvent).on_conflict_do_nothing(index_elements=["event_key"]),
+}
+
+
 def _insert_ignore(session: Session):
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return pg_insert(PaymentEvent).on_conflict_do_nothing(index_elements=["event_key"])
-    if dialect == "sqlite":
-        return sqlite_insert(PaymentEvent).on_conflict_do_nothing(index_elements=["event_key"])
-    raise NotImplementedError(f"payment ledger on {dialect}")  # pragma: no cover - the two supported stores
+    if dialect not in _INSERT_IGNORE:  # pragma: no cover - the two supported stores
+        raise NotImplementedError(f"payment ledger on {dialect}")
+    return _INSERT_IGNORE[dialect]
 
 
 def record_event(session: Session, *, gateway: str, event_key: str, event_type: str, source: str,
@@ -50,7 +56,7 @@ def record_event(session: Session, *, gateway: str, event_key: str, event_type: 
         raise ValueError(f"ledger source must be one of {SOURCES}, got {source!r}")
     if not isinstance(payload, str):
         payload = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    result = session.execute(_insert_ignore(session).values(
+    result = session.connection().execute(_insert_ignore(session), dict(  # Core: rowcount says if it was new
         gateway=gateway, event_key=event_key, event_type=event_type, source=source, occurred_at=occurred_at,
         received_at=received_at or utcnow(), api_version=api_version, payload=payload,
     ))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from analyticbot.appstore.db import AppStore
@@ -14,9 +15,16 @@ from analyticbot.settings import Settings, get_settings
 from serving.webhooks import click_routes, payme_routes, stripe_routes
 
 
+WORKER_THREADS = 8
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Store work runs in worker threads. Python runs one at a time, so beyond a few threads more only
+        # contend (40, anyio's default, halved PostgreSQL throughput under load); extra requests wait in the
+        # event loop, which costs nothing.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         app.state.settings = settings or get_settings()
         app.state.store = AppStore(app.state.settings)
         try:
