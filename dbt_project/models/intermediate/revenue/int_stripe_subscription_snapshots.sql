@@ -3,7 +3,8 @@
 --   [valid_from, valid_to): from the snapshot's event until the next snapshot's. The first snapshot is taken
 --     back to the start of the current period it shows, so a subscription first seen by a reconcile listing
 --     (history older than 30 days) or a missed `created` event counts from its period start.
---   mrr_until: valid_to, or the snapshot's cancel_at when it falls inside: a cancellation churns at the end of
+--   mrr_until: valid_to, or the snapshot's scheduled end (cancel_at; the period end when only
+--     cancel_at_period_end is set) when it falls inside: a cancellation churns at the end of
 --     the paid period, not when it is requested, even when the `deleted` event has not arrived yet. An ended
 --     subscription's own snapshot has status canceled, which bears no MRR.
 --   gross_micros: sum over items of unit_amount x quantity / months(interval, interval_count), in micros of
@@ -31,6 +32,7 @@ item_amounts as (
         items.item_id,
         items.price_id,
         items.current_period_start,
+        items.current_period_end,
         {{ interval_months('items.recurring_interval', 'items.interval_count') }} as billing_months,
         {{ minor_to_micros(
             'cast(items.unit_amount as ' ~ type_double() ~ ') * cast(items.quantity as ' ~ type_double() ~ ') / '
@@ -57,6 +59,7 @@ snapshot_amounts as (
         count(*) as items,
         min(billing_months) as billing_months,
         min(current_period_start) as item_period_start,
+        max(current_period_end) as item_period_end,
         max(case when size_rank = 1 then price_id end) as main_price_id
     from ranked_items
     group by ledger_id
@@ -66,6 +69,7 @@ ordered as (
     select
         snapshots.*,
         coalesce(snapshots.current_period_start, snapshot_amounts.item_period_start) as period_start,
+        coalesce(snapshots.current_period_end, snapshot_amounts.item_period_end) as period_end,
         row_number() over (
             partition by snapshots.subscription_id order by snapshots.occurred_at, snapshots.ledger_id
         ) as snapshot_number,
@@ -87,7 +91,10 @@ bounded as (
             when snapshot_number = 1 and period_start < occurred_at then period_start
             else occurred_at
         end as valid_from,
-        coalesce(next_occurred_at, cast('9999-12-31' as timestamp)) as valid_to
+        coalesce(next_occurred_at, cast('9999-12-31' as timestamp)) as valid_to,
+        -- cancel_at_period_end without cancel_at (older payloads) ends at the period end
+        coalesce(cancel_at, case when cancel_at_period_end then period_end end)
+            as scheduled_end
     from ordered
 ),
 
@@ -107,11 +114,13 @@ final as (
         bounded.valid_from,
         bounded.valid_to,
         case
-            when bounded.cancel_at > bounded.valid_from and bounded.cancel_at < bounded.valid_to
-                then bounded.cancel_at
+            when bounded.scheduled_end > bounded.valid_from and bounded.scheduled_end < bounded.valid_to
+                then bounded.scheduled_end
             else bounded.valid_to
         end as mrr_until,
+        bounded.period_end,
         bounded.cancel_at,
+        bounded.scheduled_end,
         bounded.ended_at,
         coalesce(bounded.gross_micros, 0) as gross_micros,
         coalesce(bounded.items, 0) as items,
