@@ -151,6 +151,10 @@ def print_summary(settings: Settings) -> None:
                 "LEFT JOIN marts.fct_channel_daily d ON d.channel_id = c.channel_id AND d.date = "
                 "(SELECT max(date) FROM marts.fct_channel_daily x WHERE x.channel_id = c.channel_id) "
                 "ORDER BY c.title")
+            kpis = con.query(
+                "SELECT month, mrr_usd, customers, new_usd, expansion_usd, contraction_usd, churn_usd, "
+                "reactivation_usd, customer_churn_rate, nrr FROM marts.fct_saas_kpis_monthly "
+                "ORDER BY month DESC LIMIT 6")
     except SnapshotUnavailable as exc:
         print(exc)
         return
@@ -164,6 +168,13 @@ def print_summary(settings: Settings) -> None:
         # Desktop exports carry no views and no subscriber counts: unavailable, shown as such, never as 0.
         shown = "n/a" if subs is None else f"{subs:,}"
         print(f"  {title:<32} subscribers {shown:>8}  ERR {_pct(e)}  ERR24 {_pct(e24)}  ER {_pct(er)}")
+    if kpis.height:
+        print("\nRevenue (USD) for the last months:")
+        print(f"  {'month':<8} {'MRR':>10} {'customers':>9} {'new':>8} {'expansion':>9} {'contraction':>11} "
+              f"{'churn':>8} {'reactiv.':>8} {'cust. churn':>11} {'NRR':>7}")
+        for m, mrr, cust, new, exp, con_, churn, react, churn_rate, nrr in reversed(kpis.rows()):
+            print(f"  {m:%Y-%m}  {mrr:>10,.2f} {cust:>9,} {new:>8,.0f} {exp:>9,.0f} {con_:>11,.0f} {churn:>8,.0f} "
+                  f"{react:>8,.0f} {_pct(churn_rate):>11} {_pct(nrr):>7}")
     print("\nOpen the Dagster UI with `make ui` (http://127.0.0.1:3000) to see the assets, runs and checks.")
 
 

@@ -31,6 +31,9 @@ from analyticbot.payments.ledger import quarantine, record_event
 from analyticbot.payments.stripe_events import HANDLED_TYPES, ingest_event, problem
 from analyticbot.settings import Settings
 
+# The SDK otherwise reports request latencies to Stripe with every call; telemetry stays off everywhere.
+stripe.enable_telemetry = False
+
 # Stripe may make an event listable a little after its `created` (and our clock is not Stripe's); re-listing an
 # hour costs only duplicates, which the ledger's unique event key absorbs.
 OVERLAP = timedelta(hours=1)

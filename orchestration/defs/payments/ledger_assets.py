@@ -11,7 +11,9 @@ PAYMENT_EVENTS = dg.AssetKey(["raw", "payment_events"])
 FX_RATES = dg.AssetKey(["raw", "fx_rates_daily"])
 
 
-@dg.asset(key=PAYMENT_EVENTS, group_name="payments", kinds={"sqlalchemy", "duckdb"}, pool=WAREHOUSE_POOL)
+# After the Stripe pull and reconciliation (when a build runs them), so it copies what they just recorded.
+@dg.asset(key=PAYMENT_EVENTS, deps=[["raw", "stripe_events_pull"], ["raw", "stripe_reconciliation"]],
+          group_name="payments", kinds={"sqlalchemy", "duckdb"}, pool=WAREHOUSE_POOL)
 def payment_ledger(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """The payment ledger (Stripe events, Payme and Click state changes) copied from the operational store,
     incrementally by ledger id. Append-only here as there; dbt's revenue models read it."""

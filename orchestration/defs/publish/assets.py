@@ -5,7 +5,9 @@ from analyticbot.snapshot import publish
 from analyticbot.warehouse import open_warehouse
 from orchestration.lib.pools import WAREHOUSE_POOL
 
-MARTS = ["dim_channels", "fct_posts", "fct_channel_daily", "fct_post_hourly_heatmap"]
+MARTS = ["dim_channels", "fct_posts", "fct_channel_daily", "fct_post_hourly_heatmap",
+         "fct_payments", "fct_subscription_periods", "fct_mrr_monthly", "fct_revenue_daily", "fct_cohort_retention",
+         "fct_saas_kpis_monthly"]
 
 
 @dg.asset(
