@@ -31,6 +31,7 @@ item_amounts as (
         items.ledger_id,
         items.item_id,
         items.price_id,
+        items.currency,
         items.current_period_start,
         items.current_period_end,
         {{ interval_months('items.recurring_interval', 'items.interval_count') }} as billing_months,
@@ -60,7 +61,8 @@ snapshot_amounts as (
         min(billing_months) as billing_months,
         min(current_period_start) as item_period_start,
         max(current_period_end) as item_period_end,
-        max(case when size_rank = 1 then price_id end) as main_price_id
+        max(case when size_rank = 1 then price_id end) as main_price_id,
+        max(case when size_rank = 1 then currency end) as main_currency
     from ranked_items
     group by ledger_id
 ),
@@ -79,7 +81,8 @@ ordered as (
         snapshot_amounts.gross_micros,
         snapshot_amounts.items,
         snapshot_amounts.billing_months,
-        snapshot_amounts.main_price_id
+        snapshot_amounts.main_price_id,
+        snapshot_amounts.main_currency
     from snapshots
     left join snapshot_amounts on snapshot_amounts.ledger_id = snapshots.ledger_id
 ),
@@ -108,7 +111,8 @@ final as (
         customers.customer_id,
         bounded.status,
         bounded.status in ('active', 'past_due') as is_mrr_bearing,
-        bounded.currency,
+        -- the subscription's currency; its items' where an old payload has none
+        coalesce(bounded.currency, bounded.main_currency) as currency,
         bounded.period_start,
         cast(coalesce(bounded.period_start, bounded.occurred_at) as date) as rate_date,
         bounded.valid_from,
