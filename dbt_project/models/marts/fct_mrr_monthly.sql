@@ -1,5 +1,5 @@
 -- One row per customer and reporting month in which the customer has MRR at the month's first instant or at
--- the next month's (customer_id, month). MRR and movements in USD, decimal(18,2): each customer's MRR is
+-- the next month's (the as-of instant for the as-of month) (customer_id, month). MRR and movements in USD, decimal(18,2): each customer's MRR is
 -- rounded to cents before anything is compared, so
 --   mrr_end = mrr_start + new + expansion + reactivation - contraction - churn + fx
 -- holds exactly. Movements (docs/payments.md):
@@ -33,13 +33,20 @@ first_mrr as (
     group by customer_id
 ),
 
--- the months a customer has MRR at either end of
+-- the months a customer has MRR at either end of (two equi-joins: an OR join is a nested loop on PostgreSQL)
 customer_months as (
-    select distinct by_customer.customer_id, calendar.month_start, calendar.instant_start, calendar.instant_end
-    from by_customer
-    inner join calendar
-        on by_customer.instant = calendar.instant_start or by_customer.instant = calendar.instant_end
-    where by_customer.mrr_cents > 0
+    select distinct customer_id, month_start, instant_start, instant_end
+    from (
+        select by_customer.customer_id, calendar.month_start, calendar.instant_start, calendar.instant_end
+        from by_customer
+        inner join calendar on calendar.instant_start = by_customer.instant
+        where by_customer.mrr_cents > 0
+        union all
+        select by_customer.customer_id, calendar.month_start, calendar.instant_start, calendar.instant_end
+        from by_customer
+        inner join calendar on calendar.instant_end = by_customer.instant
+        where by_customer.mrr_cents > 0
+    ) as ends
 ),
 
 -- per currency held at both ends: end MRR minus end MRR at the start's rate, in cents

@@ -1,7 +1,8 @@
--- One row per customer, month-start instant of the calendar and currency with MRR there (customer_id, instant,
--- currency): native_micros in the currency and usd_micros in USD (micros = 1e-6 of the major unit).
+-- One row per customer, calendar instant (each month's first instant, and the as-of instant that ends the
+-- as-of month) and currency with MRR there (customer_id, instant, currency): native_micros in the currency and
+-- usd_micros in USD (micros = 1e-6 of the major unit).
 --   stripe: each subscription's snapshot in force at the instant, if active or past_due and not past its
---     cancel_at: gross items minus recurring discounts (forever or repeating coupons not yet ended; percent
+--     scheduled end: gross items minus recurring discounts (forever or repeating coupons not yet ended; percent
 --     coupons compound, amount coupons are per billing interval), converted at the rate of the day of the
 --     snapshot's current period start.
 --   payme / click: the paid period covering the instant (the latest-started one if two overlap): its amount /
