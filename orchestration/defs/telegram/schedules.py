@@ -4,7 +4,8 @@ from orchestration.defs.telegram.assets import RAW_TELEGRAM_KEYS
 
 ingest_job = dg.define_asset_job(
     "telegram_ingest",
-    selection=dg.AssetSelection.assets(*RAW_TELEGRAM_KEYS, ["raw", "app_users"], ["raw", "app_channels"]),
+    selection=dg.AssetSelection.assets(*RAW_TELEGRAM_KEYS, ["raw", "app_users"], ["raw", "app_channels"],
+                                       ["raw", "app_plans"]),
     description="Read what is due from every source into the raw tables.",
 )
 
