@@ -1,4 +1,5 @@
-"""The same demo seed through the whole pipeline on DuckDB and on PostgreSQL gives the same marts, row for row.
+"""The same demo seed through the whole pipeline on DuckDB and on PostgreSQL gives the same marts, row for row:
+the Telegram marts and the revenue marts over the demo payment history.
 
 Both stores move to PostgreSQL for the second run (operational store and warehouse), as in production; readers
 then query `marts` directly instead of a published DuckDB file."""
@@ -15,6 +16,12 @@ MARTS = {
     "fct_posts": ["channel_id", "message_id"],
     "fct_channel_daily": ["channel_id", "date"],
     "fct_post_hourly_heatmap": ["channel_id", "weekday", "hour"],
+    "fct_payments": ["payment_id"],
+    "fct_subscription_periods": ["period_id"],
+    "fct_mrr_monthly": ["month", "customer_id"],
+    "fct_revenue_daily": ["revenue_date", "gateway", "plan_code"],
+    "fct_cohort_retention": ["cohort_month", "months_since_first"],
+    "fct_saas_kpis_monthly": ["month"],
 }
 
 
@@ -35,6 +42,7 @@ def _run(tmp_path_factory, name: str, url: str | None) -> dict[str, pl.DataFrame
         settings = get_settings()
         cli.cmd_migrate(settings)
         cli.register_demo_accounts(settings)
+        cli.seed_demo_payments(settings)  # through the webhook code into this run's operational store
         assert cli.run_pipeline(settings)
         reader = SnapshotReader(settings)
         return {m: reader.query(f"SELECT * FROM marts.{m} ORDER BY {', '.join(k)}") for m, k in MARTS.items()}
