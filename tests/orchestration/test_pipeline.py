@@ -34,6 +34,7 @@ def pipeline(tmp_path_factory):
     settings = get_settings()
     cli.cmd_migrate(settings)
     cli.register_demo_accounts(settings)
+    cli.seed_demo_payments(settings)
     assert cli.cmd_import_export(settings, EXPORTS / "channel" / "result.json", owner=555,
                                  time_zone="Asia/Tashkent", run=False) == 0
     shutil.copyfile(EXPORTS / "truncated" / "result.json", settings.export_landing_dir / "truncated.json")
@@ -73,6 +74,21 @@ def test_pipeline_builds_every_mart_and_publishes(pipeline):
     assert reach.height > 0 and reach["views_24h"].null_count() == reach.height
     heat = reader.query("SELECT count(*) AS n FROM marts.fct_post_hourly_heatmap")["n"][0]
     assert heat > 0
+    # the demo payment history, from the ledger through the revenue marts
+    kpis = reader.query("SELECT count(*) AS months, max(customers) AS customers FROM marts.fct_saas_kpis_monthly")
+    assert kpis["months"][0] >= 12 and kpis["customers"][0] > 0
+    gateways = reader.query("SELECT DISTINCT gateway FROM marts.fct_payments ORDER BY 1")["gateway"].to_list()
+    assert gateways == ["click", "payme", "stripe"]
+
+
+def test_summary_shows_revenue(pipeline, capsys):
+    from analyticbot import cli
+
+    settings, _ = pipeline
+    cli.print_summary(settings)
+    out = capsys.readouterr().out
+    assert "Revenue (USD) for the last months:" in out
+    assert "MRR" in out and "customers" in out and "NRR" in out
 
 
 def test_broken_export_is_rejected_whole_and_good_one_processed(pipeline):
