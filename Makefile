@@ -51,6 +51,8 @@ webhooks: install
 bench: install
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/pipeline_bench.py
+	$(BIN)/python bench/webhooks_bench.py
+	$(BIN)/python bench/revenue_bench.py
 
 ## import-export FILE=path/to/result.json OWNER=<telegram user id> [TZ=Asia/Tashkent]
 import-export: install
