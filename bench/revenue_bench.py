@@ -1,8 +1,8 @@
 """Revenue marts on a large payment history: at least a million ledger events, built on DuckDB.
 
-The history is the demo's at scale `large` (52,000 customers, 18 months), delivered exactly as `make demo`
-delivers it: every Stripe event signed and received by the webhook code, every Payme and Click payment a
-sequence of protocol calls, into an operational store (SQLite). That delivery is slow (the protocol code, not
+The history is the demo's at scale `large` (68,000 customers, 18 months, about 1.05M ledger events),
+delivered exactly as `make demo` delivers it: every Stripe event signed and received by the webhook code,
+every Payme and Click payment a sequence of protocol calls, into an operational store (SQLite). That delivery is slow (the protocol code, not
 the marts) and is done once per `--work` folder; later runs reuse it. Then, timed one by one:
 
 1. copying the ledger into a fresh DuckDB warehouse (`payments.load.load_ledger`) plus FX rates and plans;

@@ -32,7 +32,7 @@ from analyticbot.payments.stripe_events import receive_webhook
 
 HISTORY_MONTHS = 18
 # Customers per scale. `large` gives well over a million ledger events (the revenue benchmark).
-PAYMENT_SCALES = {"tiny": 30, "default": 240, "large": 52_000}
+PAYMENT_SCALES = {"tiny": 30, "default": 240, "large": 68_000}
 # The account pinned its webhook endpoint to the basil API version on this day; earlier events are pre-basil.
 BASIL_FROM = datetime(2025, 9, 1)
 PRE_BASIL_VERSION = "2025-02-24.acacia"
