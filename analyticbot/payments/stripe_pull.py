@@ -34,6 +34,7 @@ from analyticbot.settings import Settings
 # The SDK otherwise reports request latencies to Stripe with every call; telemetry stays off everywhere.
 stripe.enable_telemetry = False
 
+LISTING_API_VERSION = "2025-03-31.basil"
 # Stripe may make an event listable a little after its `created` (and our clock is not Stripe's); re-listing an
 # hour costs only duplicates, which the ledger's unique event key absorbs.
 OVERLAP = timedelta(hours=1)
@@ -83,6 +84,9 @@ def make_client(settings: Settings) -> stripe.StripeClient:
     api_key = settings.require("stripe_api_key")
     return stripe.StripeClient(
         api_key,
+        # Listed objects come in the shape of the requested version: pin the newest shape staging reads,
+        # not the SDK's own default (newer, and unknown to the models).
+        stripe_version=LISTING_API_VERSION,
         base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
         max_network_retries=MAX_NETWORK_RETRIES,
         http_client=stripe.RequestsClient(timeout=TIMEOUT_S),
