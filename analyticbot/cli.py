@@ -42,8 +42,8 @@ def register_demo_accounts(settings: Settings) -> int:
 def seed_demo_payments(settings: Settings) -> str:
     """The demo's payment history, delivered through the webhook protocol code into the operational store.
 
-    Generated once per data dir: the ledger is the record of what gateways said, so a second `make demo` must
-    not invent a second history (replaying the same one would only find every event already there)."""
+    Generated once per data dir: the ledger is the record of what gateways said, and a second delivery would
+    open new orders for the same Payme and Click payments, a second history rather than a replay."""
     from datetime import timedelta
 
     from sqlalchemy import func, select
@@ -60,7 +60,7 @@ def seed_demo_payments(settings: Settings) -> str:
                 return "Payment ledger already holds the demo history; left as it is."
         owners = sorted({ch.owner_user_id for ch in demo_channels(seed=settings.demo_seed, scale=settings.demo_scale)})
         end = DEMO_START + timedelta(days=settings.demo_days or SCALES[settings.demo_scale].days)
-        report = generate_history(store.transaction, seed=settings.demo_seed, scale=settings.demo_scale,
+        report = generate_history(store.transaction, seed=settings.demo_seed, scale=settings.demo_payment_scale,
                                   owner_ids=owners, end=end)
     finally:
         store.dispose()

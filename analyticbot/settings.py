@@ -68,6 +68,9 @@ class Settings:
     demo_seed: int = 7
     demo_scale: str = "default"
     demo_days: int | None = None
+    # The payment history's own scale: its `large` (a million ledger events, ~11 min through the protocol
+    # code) is for the revenue benchmark, so the large Telegram demo keeps the default payment history.
+    demo_payment_scale: str = "default"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -77,6 +80,7 @@ class Settings:
         api_id = os.environ.get("TELEGRAM_API_ID")
         if api_id is not None and api_id != "" and not api_id.isdigit():
             raise ConfigError("TELEGRAM_API_ID must be a whole number")
+        demo_scale = os.environ.get("ANALYTICBOT_DEMO_SCALE", "default")
         settings = cls(
             data_dir=data_dir,
             app_db_url=app_db_url,
@@ -93,8 +97,10 @@ class Settings:
             click_secret_key=_secret("CLICK_SECRET_KEY"),
             fx_rates_csv=Path(os.environ["ANALYTICBOT_FX_CSV"]) if os.environ.get("ANALYTICBOT_FX_CSV") else None,
             demo_seed=_int_env("ANALYTICBOT_DEMO_SEED", 7),
-            demo_scale=os.environ.get("ANALYTICBOT_DEMO_SCALE", "default"),
+            demo_scale=demo_scale,
             demo_days=_int_env("ANALYTICBOT_DEMO_DAYS", None),
+            demo_payment_scale=os.environ.get("ANALYTICBOT_DEMO_PAYMENT_SCALE")
+            or ("tiny" if demo_scale == "tiny" else "default"),
         )
         settings.warehouse_kind  # validate early: a typo in the URL scheme should fail at start, not mid-run
         return settings

@@ -125,3 +125,18 @@ def test_seeding_the_demo_twice_keeps_one_history(data_dir, monkeypatch):
     store.dispose()
     assert first.startswith("Delivered") and second.startswith("Payment ledger already holds")
     assert before == after
+
+
+@pytest.mark.parametrize("demo,payment,expected", [
+    ("tiny", None, "tiny"), ("default", None, "default"), ("large", None, "default"), ("large", "large", "large"),
+])
+def test_payment_history_scale(monkeypatch, demo, payment, expected):
+    """The large Telegram demo keeps the default payment history; the million-event one is asked for by name."""
+    from analyticbot.settings import get_settings
+
+    monkeypatch.setenv("ANALYTICBOT_DEMO_SCALE", demo)
+    if payment:
+        monkeypatch.setenv("ANALYTICBOT_DEMO_PAYMENT_SCALE", payment)
+    else:
+        monkeypatch.delenv("ANALYTICBOT_DEMO_PAYMENT_SCALE", raising=False)
+    assert get_settings().demo_payment_scale == expected
