@@ -2,7 +2,7 @@
 test_dbt_revenue.py).
 
 Thirteen customers over January-June 2025 on all three gateways, Stripe in both API shapes (before and after
-`2025-03-31.basil`), with the payloads shaped like Stripe's own fixtures (../shared/fixtures/stripe): a basil
+`2025-03-31.basil`), with the payloads shaped like Stripe's own fixtures (tests/payments/fixtures/stripe): a basil
 invoice links its subscription through parent.subscription_details and its price through
 line.pricing.price_details; a pre-basil one through invoice.subscription and line.price. FX: UZS is 0.0001 USD
 until February, 0.00009 in February, 0.00008 from March; EUR 1.10 until February, 1.20 from March (published on

@@ -25,7 +25,7 @@ from analyticbot.settings import get_settings
 from orchestration.defs.payments.stripe_assets import stripe_events_pull, stripe_reconciliation
 from tests.payments.stripe_api_server import API_KEY, StripeAPIServer
 
-FIXTURES = Path("/work/shared/fixtures/stripe")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "stripe"  # Stripe's own, as they are
 BASIL = "2025-03-31.basil"
 PRE_BASIL = "2024-06-20"
 DAY = 86_400
@@ -262,7 +262,7 @@ FIXTURE_TYPES = {"subscription": "customer.subscription.updated", "invoice": "in
 
 
 def fixture_events(name: str, *, created: int) -> list[dict]:
-    resources = json.loads((FIXTURES / name).read_text())["resources"]  # required: ../shared/fixtures/stripe
+    resources = json.loads((FIXTURES / name).read_text())["resources"]
     tag = name.split(".")[0][-9:]
     return [event(f"evt_{tag}_{kind}", etype, copy.deepcopy(resources[kind]), created=created - i)
             for i, (kind, etype) in enumerate(FIXTURE_TYPES.items()) if kind in resources]

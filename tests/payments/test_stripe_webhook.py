@@ -1,6 +1,6 @@
 """POST /webhooks/stripe through the real FastAPI app: signature, dedupe, order, both API shapes, odd values.
 
-Stripe's own example objects (../shared/fixtures/stripe/, both API shapes) are used as they are."""
+Stripe's own example objects (tests/payments/fixtures/stripe/, both API shapes) are used as they are."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from analyticbot.payments.stripe_events import problem
 from analyticbot.settings import get_settings
 
 SECRET = "whsec_test_secret"
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "stripe"
 BASIL = json.loads((FIXTURES / "fixtures3_subset.json").read_text())["resources"]
 PRE_BASIL = json.loads((FIXTURES / "fixtures3_subset_pre_basil.json").read_text())["resources"]
 EVENT_TYPE = {"subscription": "customer.subscription.updated", "invoice": "invoice.paid",
