@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from analyticbot.payments.stripe_events import InvalidSignature, receive_webhook
+from analyticbot.settings import ConfigError
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -17,7 +18,12 @@ log = logging.getLogger(__name__)
 @router.post("/webhooks/stripe")
 async def stripe_webhook(request: Request) -> JSONResponse:
     body = await request.body()
-    secret = request.app.state.settings.require("stripe_webhook_secret")
+    try:
+        secret = request.app.state.settings.require("stripe_webhook_secret")
+    except ConfigError as exc:
+        # Our misconfiguration, not the sender's: 500 makes Stripe retry, so nothing is lost once it is set.
+        log.error("stripe webhook refused: %s", exc)
+        return JSONResponse({"error": str(exc)}, status_code=500)
     signature = request.headers.get("stripe-signature")
 
     def handle():

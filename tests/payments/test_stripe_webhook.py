@@ -113,6 +113,18 @@ def test_bad_signature_is_400_and_stores_nothing(client, mangle):
     assert rows("SELECT count(*) FROM payment_quarantine") == [(0,)]
 
 
+def test_without_a_webhook_secret_the_answer_is_500_and_names_the_variable(data_dir, monkeypatch):
+    from serving.webhooks import create_app
+
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+    migrate()
+    with TestClient(create_app()) as c:
+        response = post(c, json.dumps(event("evt_n", "invoice.paid", {"id": "in_1", "object": "invoice"})))
+    assert response.status_code == 500  # Stripe retries until the secret is configured
+    assert response.json() == {"error": "STRIPE_WEBHOOK_SECRET is not set"}
+    assert rows("SELECT count(*) FROM payment_events") == [(0,)]
+
+
 def test_signed_garbage_and_unknown_types_are_quarantined_with_reasons(client):
     assert post(client, "{not json").json()["status"] == "quarantined"
     unknown = event("evt_u", "customer.tax_id.created", {"id": "txi_1", "object": "tax_id"})
