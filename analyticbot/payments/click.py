@@ -40,11 +40,10 @@ from sqlalchemy.orm import Session
 from analyticbot.appstore.models import ClickTransaction, Order
 from analyticbot.payments.catalogue import UZS_PER_TIYIN
 from analyticbot.payments.ledger import quarantine, record_event
-from analyticbot.payments.orders import parse_order_id
+from analyticbot.payments.orders import INT64_MAX, parse_order_id
 
 PREPARE, COMPLETE = 0, 1
 CURRENCY = "UZS"
-INT64_MAX = 2**63 - 1
 
 NOTES = {
     0: "Success",
@@ -203,10 +202,9 @@ def _checked(form: Mapping[str, str], action: int, service_id: int, secret_key: 
     tiyin = Decimal(amount) * UZS_PER_TIYIN if _AMOUNT.fullmatch(amount) else None
     if tiyin is None or tiyin != tiyin.to_integral_value() or not 0 < tiyin <= INT64_MAX:
         raise ClickError(-2, f"amount {amount!r} is not a positive whole number of tiyin")
-    order_id = parse_order_id(form["merchant_trans_id"])
     return ClickRequest(click_trans_id=ids["click_trans_id"], service_id=ids["service_id"],
                         click_paydoc_id=ids["click_paydoc_id"],
-                        order_id=order_id if order_id is not None and order_id <= INT64_MAX else None,
+                        order_id=parse_order_id(form["merchant_trans_id"]),
                         amount=amount, amount_tiyin=int(tiyin), error=int(error),
                         merchant_prepare_id=ids.get("merchant_prepare_id"))
 

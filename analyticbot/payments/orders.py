@@ -37,7 +37,7 @@ def create_order(session: Session, user_id: int, plan_code: str, gateway: str,
     return order
 
 
-MAX_ORDER_ID = 2**63 - 1  # BIGINT; a larger number would make the database driver raise, not answer
+INT64_MAX = 2**63 - 1  # BIGINT ids and amounts: a larger number from the wire is refused, never sent to the driver
 
 
 def parse_order_id(value: object) -> int | None:
@@ -46,6 +46,6 @@ def parse_order_id(value: object) -> int | None:
         return None
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
-    if isinstance(value, int) and 0 < value <= MAX_ORDER_ID:
+    if isinstance(value, int) and 0 < value <= INT64_MAX:
         return value
     return None

@@ -39,14 +39,13 @@ from sqlalchemy.orm import Session
 
 from analyticbot.appstore.models import Order, PaymeTransaction
 from analyticbot.payments.ledger import quarantine, record_event
-from analyticbot.payments.orders import parse_order_id
+from analyticbot.payments.orders import INT64_MAX, parse_order_id
 
 LOGIN = "Paycom"
 TIMEOUT_MS = 43_200_000  # 12 hours: Payme's limit between CreateTransaction and PerformTransaction
 REASON_TIMEOUT = 4
 ACCOUNT_FIELD = "order_id"
 CURRENCY = "UZS"
-INT64_MAX = 2**63 - 1  # BIGINT columns; a larger number from the wire is refused, not passed to the driver
 SMALLINT_MAX = 2**15 - 1
 
 # Payme shows `message` to the payer in their language.
@@ -300,7 +299,7 @@ def _payable_order(session: Session, params: dict[str, Any], amount: int, *, loc
     raw = account.get(ACCOUNT_FIELD)
     order_id = parse_order_id(raw)
     order = (session.get(Order, order_id, with_for_update=lock)  # FOR UPDATE: one open transaction per order
-             if order_id is not None and order_id <= INT64_MAX else None)
+             if order_id is not None else None)
     if order is None or order.gateway != "payme":
         raise PaymeError(-31050, f"no Payme order {raw!r}", data=ACCOUNT_FIELD)
     if order.status == "paid":

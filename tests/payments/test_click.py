@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from analyticbot.appstore.db import AppStore, migrate
-from analyticbot.appstore.models import ClickTransaction, Order, PaymentEvent, PaymentQuarantine, User
+from analyticbot.appstore.models import ClickTransaction, Order, PaymentQuarantine, User
 from analyticbot.payments.click import COMPLETE, PREPARE, handle_complete, handle_prepare, sign
 from analyticbot.payments.orders import create_order
 from analyticbot.settings import get_settings
+from tests.payments.store_rows import ledger, quarantined
 
 SERVICE_ID = 30_125
 SECRET = "click-secret-key"
@@ -67,18 +68,6 @@ def prepare(store: AppStore, form: dict[str, str], now: datetime = NOW) -> dict[
 def complete(store: AppStore, form: dict[str, str], now: datetime = NOW) -> dict[str, Any]:
     with store.transaction() as s:
         return handle_complete(s, form, service_id=SERVICE_ID, secret_key=SECRET, now=now)
-
-
-def ledger(store: AppStore) -> list[tuple[str, str, datetime, dict]]:
-    with store.transaction() as s:
-        return [(e.event_key, e.event_type, e.occurred_at, json.loads(e.payload))
-                for e in s.scalars(select(PaymentEvent).order_by(PaymentEvent.ledger_id))]
-
-
-def quarantined(store: AppStore) -> list[tuple[str, str | None, str]]:
-    with store.transaction() as s:
-        return [(q.gateway, q.external_id, q.reason)
-                for q in s.scalars(select(PaymentQuarantine).order_by(PaymentQuarantine.quarantine_id))]
 
 
 def click_rows(store: AppStore) -> list[tuple[int, int, str, int]]:

@@ -15,10 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from analyticbot.appstore.db import AppStore, migrate
-from analyticbot.appstore.models import Order, PaymentEvent, PaymentQuarantine, PaymeTransaction, User
+from analyticbot.appstore.models import Order, PaymentQuarantine, PaymeTransaction, User
 from analyticbot.payments.orders import create_order
 from analyticbot.payments.payme import TIMEOUT_MS, basic_auth_header, handle_payme, ms_to_datetime
 from analyticbot.settings import get_settings
+from tests.payments.store_rows import ledger, quarantined
 
 KEY = "sandbox-merchant-key"
 USER = 5001
@@ -88,18 +89,6 @@ class Payme:
 
 def create_params(order_id: int, payme_id: str = PID, payme_time: int = T0 - 50, amount: int = AMOUNT) -> dict:
     return {"id": payme_id, "time": payme_time, "amount": amount, "account": {"order_id": str(order_id)}}
-
-
-def ledger(store: AppStore) -> list[tuple[str, str, datetime, dict]]:
-    with store.transaction() as s:
-        return [(e.event_key, e.event_type, e.occurred_at, json.loads(e.payload))
-                for e in s.scalars(select(PaymentEvent).order_by(PaymentEvent.ledger_id))]
-
-
-def quarantined(store: AppStore) -> list[tuple[str, str | None, str]]:
-    with store.transaction() as s:
-        return [(q.gateway, q.external_id, q.reason)
-                for q in s.scalars(select(PaymentQuarantine).order_by(PaymentQuarantine.quarantine_id))]
 
 
 def payme_rows(store: AppStore) -> list[tuple[str, int, int | None]]:
