@@ -66,7 +66,7 @@ def seed_demo_payments(settings: Settings) -> str:
         store.dispose()
     return (f"Delivered the demo payment history of {report.customers} customers through the webhook code: "
             f"{report.stripe_events} Stripe events, {report.payme_calls} Payme calls, {report.click_calls} Click "
-            f"calls.")
+            f"calls; {report.activity_days} days of product usage.")
 
 
 def run_pipeline(settings: Settings) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -61,6 +61,11 @@ PAYMENT_EVENTS = pa.schema([
 # Daily FX rates into the reporting currency; one row per (rate_date, currency), replaced when a source re-states.
 FX_RATES = pa.schema([
     ("rate_date", pa.date32()), ("currency", pa.string()), ("usd_per_unit", pa.float64()), ("source", pa.string()),
+])
+# Daily product usage per user, copied from the operational store (`appstore.activity`); see `replace_activity_from`.
+USER_ACTIVITY = pa.schema([
+    ("user_id", pa.int64()), ("activity_date", pa.date32()), ("bot_commands", pa.int32()),
+    ("miniapp_opens", pa.int32()), ("reports_viewed", pa.int32()),
 ])
 
 
@@ -157,6 +162,8 @@ class Warehouse:
             self.execute(self._create_table_sql(f"raw.{name}", schema, None))
         self.execute(self._create_table_sql("raw.payment_events", PAYMENT_EVENTS, ["ledger_id"]))
         self.execute(self._create_table_sql("raw.fx_rates_daily", FX_RATES, ["rate_date", "currency"]))
+        self.execute(self._create_table_sql("raw.app_user_activity_daily", USER_ACTIVITY,
+                                            ["user_id", "activity_date"]))
 
     def _create_table_sql(self, qualified: str, schema: pa.Schema, key: Sequence[str] | None) -> str:
         cols = ", ".join(f"{f.name} {sql_type(f.type, self.kind)}" for f in schema)
@@ -210,6 +217,22 @@ class Warehouse:
                 self.execute("DELETE FROM raw.fx_rates_daily WHERE currency = ? AND rate_date BETWEEN ? AND ?",
                              [currency, pc.min(days).as_py(), pc.max(days).as_py()])
             self._append("raw.fx_rates_daily", table)
+        return table.num_rows
+
+    def max_activity_date(self) -> date | None:
+        return self.query_pl("SELECT max(activity_date) AS d FROM raw.app_user_activity_daily")["d"][0]
+
+    def replace_activity_from(self, since: date | None, table: pa.Table) -> int:
+        """Replace the activity copy from day `since` on (everything when None) with `table`, in one
+        transaction. Counters of recent days still grow in the operational store, so each copy re-reads them."""
+        table = table.select(USER_ACTIVITY.names).cast(USER_ACTIVITY)
+        with self.transaction():
+            if since is None:
+                self.execute("DELETE FROM raw.app_user_activity_daily")
+            else:
+                self.execute("DELETE FROM raw.app_user_activity_daily WHERE activity_date >= ?", [since])
+            if table.num_rows:
+                self._append("raw.app_user_activity_daily", table)
         return table.num_rows
 
     def ingest(self, batch: RawBatch, *, source: str, now: datetime | None = None) -> IngestReport:

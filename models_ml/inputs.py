@@ -5,6 +5,8 @@ the model modules take these frames and never touch a database themselves.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from analyticbot.warehouse import Warehouse
@@ -32,3 +34,42 @@ def posts(wh: Warehouse) -> pl.DataFrame:
 
 def channel_daily(wh: Warehouse) -> pl.DataFrame:
     return wh.query_pl(CHANNEL_DAILY_SQL)
+
+
+# -- churn: what each paying customer did, each row with its own time, so features can be cut at any instant ----
+@dataclass
+class ChurnInputs:
+    periods: pl.DataFrame        # paid service periods
+    money: pl.DataFrame          # refunds and disputes
+    failures: pl.DataFrame       # failed payment attempts
+    cancellations: pl.DataFrame  # Stripe cancellation requests
+    activity: pl.DataFrame       # product usage per customer and UTC day
+    channels: pl.DataFrame       # channels each customer connected, with when
+
+
+CHURN_SQL = {
+    "periods": """
+        SELECT customer_id, gateway, plan_code, period_start, period_end, paid_at, is_proration,
+               cast(amount_usd AS double) AS amount_usd
+        FROM marts.fct_subscription_periods ORDER BY customer_id, paid_at, period_id""",
+    "money": """
+        SELECT customer_id, movement_type, occurred_at, cast(amount_usd AS double) AS amount_usd
+        FROM marts.fct_payments WHERE movement_type IN ('refund', 'dispute') ORDER BY customer_id, occurred_at""",
+    "failures": """
+        SELECT customer_id, failed_at, failure_kind FROM marts.fct_payment_failures
+        ORDER BY customer_id, failed_at""",
+    "cancellations": """
+        SELECT customer_id, subscription_id, requested_at, withdrawn_at FROM marts.fct_cancellation_requests
+        ORDER BY customer_id, requested_at""",
+    "activity": """
+        SELECT customer_id, activity_date, bot_commands, miniapp_opens, reports_viewed, events
+        FROM marts.fct_user_activity_daily ORDER BY customer_id, activity_date""",
+    "channels": """
+        SELECT 'tg:' || cast(owner_user_id AS varchar) AS customer_id, channel_id, registered_at
+        FROM marts.dim_channels WHERE owner_user_id IS NOT NULL AND registered_at IS NOT NULL
+        ORDER BY customer_id, registered_at""",
+}
+
+
+def churn_inputs(wh: Warehouse) -> ChurnInputs:
+    return ChurnInputs(**{name: wh.query_pl(sql) for name, sql in CHURN_SQL.items()})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, SmallInteger, String,
-                        Text)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, SmallInteger,
+                        String, Text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SOURCE_KINDS = ("telethon", "export", "demo")
@@ -168,3 +168,24 @@ class ClickTransaction(Base):
     error_code: Mapped[int] = mapped_column(Integer, default=0)
     prepared_at: Mapped[datetime] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+# -- product usage ----------------------------------------------------------------------------------------
+ACTIVITY_KINDS = ("bot_commands", "miniapp_opens", "reports_viewed")
+
+
+class UserActivityDaily(Base):
+    """How much a user used the product on one UTC day: counters the bot and the Mini App API increment
+    (`analyticbot.appstore.activity.record_activity`). Daily counters rather than an event log: the churn model
+    needs usage by day, and a counter row per active user-day stays small where an event log would not."""
+    __tablename__ = "user_activity_daily"
+    __table_args__ = (
+        CheckConstraint("bot_commands >= 0 AND miniapp_opens >= 0 AND reports_viewed >= 0",
+                        name="ck_user_activity_daily_counts"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.user_id"), primary_key=True)
+    activity_date: Mapped[date] = mapped_column(Date, primary_key=True, comment="UTC day")
+    bot_commands: Mapped[int] = mapped_column(Integer, default=0, comment="commands and button presses in the bot")
+    miniapp_opens: Mapped[int] = mapped_column(Integer, default=0, comment="Mini App sessions opened")
+    reports_viewed: Mapped[int] = mapped_column(Integer, default=0, comment="digests and reports opened")

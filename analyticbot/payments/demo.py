@@ -9,6 +9,11 @@ The history has what a revenue dashboard must get right: trials that convert or 
 renewals, upgrades and downgrades, failed renewals with dunning (recovered or not), voluntary and involuntary
 churn, reactivations, refunds, a lost dispute, abandoned and timed-out Payme transactions, a declined Click
 payment, UZS and USD, and Stripe events in both API shapes (before and after `2025-03-31.basil`).
+
+Who stays and who leaves is not a constant coin flip: hidden traits (engagement, price sensitivity, card
+trouble; `demo_behaviour`) drive renewals, plan changes and failed payments, and each customer's daily product
+usage is written to `user_activity_daily` from the same engagement path. The churn model learns from what that
+leaves in the data, never from the traits themselves.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ import numpy as np
 import stripe
 from sqlalchemy.orm import Session
 
+from analyticbot.appstore.activity import add_activity_days
 from analyticbot.appstore.models import User
 from analyticbot.payments import click, payme
 from analyticbot.payments.catalogue import PLANS_BY_CODE, PlanSpec
+from analyticbot.payments.demo_behaviour import (CustomerTraits, Engagement, activity_days, churn_probability,
+                                                 draw_traits, renewal_fails, upgrade_or_downgrade)
 from analyticbot.payments.orders import create_order
 from analyticbot.payments.stripe_events import receive_webhook
 
@@ -65,6 +73,7 @@ class HistoryReport:
     stripe_events: int = 0
     payme_calls: int = 0
     click_calls: int = 0
+    activity_days: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
 
     def count(self, outcome: str) -> None:
@@ -165,22 +174,59 @@ def generate_history(session_factory: Callable[[], Any], *, seed: int, scale: st
                 session.flush()
             driver = LedgerDriver(session, report)
             rng = np.random.default_rng([seed, 0xC0DE, customer.index])
-            if customer.gateway == "stripe":
-                StripeCustomer(customer, rng, end, driver, seed).simulate()
-            else:
-                ManualPayer(customer, rng, end, driver, seed).simulate()
+            behaviour_rng = np.random.default_rng([seed, 0xBEEF, customer.index])
+            traits = draw_traits(behaviour_rng)
+            engagement = Engagement(traits, behaviour_rng, customer.signup_at, end)
+            life = (StripeCustomer if customer.gateway == "stripe" else ManualPayer)(
+                customer, rng, end, driver, seed, traits, engagement)
+            life.simulate()
+            report.activity_days += add_activity_days(session, activity_days(
+                customer.user_id, engagement, life.paid, customer.signup_at, end, behaviour_rng))
         report.customers += 1
     return report
 
 
+class CustomerLife:
+    """What both kinds of payer remember of their own history: it feeds their next decision
+    (`demo_behaviour.churn_probability`), and `paid` (the paid periods) drives their product usage."""
+
+    def __init__(self, customer: DemoCustomer, rng: np.random.Generator, end: datetime, driver: LedgerDriver,
+                 seed: int, traits: CustomerTraits, engagement: Engagement):
+        self.c, self.rng, self.end, self.driver, self.seed = customer, rng, end, driver, seed
+        self.traits, self.engagement = traits, engagement
+        self.paid: list[tuple[datetime, datetime]] = []
+        self.failures: list[datetime] = []
+        self.upgrades: list[datetime] = []
+
+    def churns_at(self, plan_code: str, period_end: datetime, *, manual: bool, discounted: bool = False) -> bool:
+        plan = PLANS_BY_CODE[plan_code]
+        recent = period_end - timedelta(days=120)
+        upgraded = any(at >= add_months(period_end, -2 * plan.interval_months) for at in self.upgrades)
+        p = churn_probability(
+            self.traits, self.engagement.at(period_end - timedelta(days=2)), manual=manual,
+            yearly=plan.billing_interval == "year", periods_paid=len(self.paid), business=plan.tier == "business",
+            upgraded_recently=upgraded, recent_failures=sum(1 for at in self.failures if at >= recent),
+            discounted=discounted)
+        return bool(self.rng.random() < p)
+
+    def next_plan(self, plan_code: str, at: datetime) -> str:
+        change = upgrade_or_downgrade(self.traits, self.engagement.at(at), self.rng)
+        if change == "upgrade" and plan_code in _UPGRADE:
+            self.upgrades.append(at)
+            return _UPGRADE[plan_code]
+        if change == "downgrade" and plan_code in _DOWNGRADE:
+            return _DOWNGRADE[plan_code]
+        return plan_code
+
+
 # -- Stripe: subscriptions that renew themselves ------------------------------------------------------------------
-class StripeCustomer:
+class StripeCustomer(CustomerLife):
     """One customer's Stripe life: subscriptions with trials, renewals, plan changes, dunning, cancellations,
     reactivations, refunds and (rarely) a dispute, emitted as the events Stripe would send."""
 
     def __init__(self, customer: DemoCustomer, rng: np.random.Generator, end: datetime, driver: LedgerDriver,
-                 seed: int):
-        self.c, self.rng, self.end, self.driver = customer, rng, end, driver
+                 seed: int, traits: CustomerTraits, engagement: Engagement):
+        super().__init__(customer, rng, end, driver, seed, traits, engagement)
         self.cus = f"cus_demo{seed}x{customer.index}"
         self._seq = 0
         # Dispute on this customer's second charge: customer 3's always (so the demo has one), else rarely.
@@ -227,22 +273,18 @@ class StripeCustomer:
             self._pay(sub, at, "subscription_create")
         while True:
             end = self._period_end(start, sub)
+            churns = self.churns_at(sub["plan"], end, manual=False, discounted=self.discount is not None)
             if end >= self.end:
-                if self.rng.random() < 0.05:  # announced cancellation, still in its paid period at the end
+                if churns:  # announced cancellation, still in its paid period at the end
                     self._cancel_request(sub, start, end)
                 return None
-            yearly = PLANS_BY_CODE[sub["plan"]].billing_interval == "year"
-            if self.rng.random() < (0.25 if yearly else 0.045):  # voluntary churn at the end of the period
+            if churns:  # voluntary churn at the end of the period, announced during it
                 self._cancel_request(sub, start, end)
                 sub.update(status="canceled", canceled_at=sub["canceled_at"], ended_at=end)
                 self._sub_event("customer.subscription.deleted", sub, end, start, end)
                 return end
-            roll = self.rng.random()
-            if roll < 0.05 and sub["plan"] in _UPGRADE:
-                sub["plan"] = _UPGRADE[sub["plan"]]
-            elif roll < 0.075 and sub["plan"] in _DOWNGRADE:
-                sub["plan"] = _DOWNGRADE[sub["plan"]]
-            if self.rng.random() < 0.07:  # the renewal charge fails: dunning
+            sub["plan"] = self.next_plan(sub["plan"], end)
+            if renewal_fails(self.traits, self.rng):  # the renewal charge is declined: dunning
                 recovered_at = self._dunning(sub, end)
                 if recovered_at is None:
                     return sub["ended_at"]
@@ -270,19 +312,22 @@ class StripeCustomer:
         period = (due, self._period_end(due, sub))
         self._invoice_event("invoice.payment_failed", invoice_id, plan, period, due, paid=False, attempt=1,
                             sub=sub)
+        self.failures.append(due)
         sub["status"] = "past_due"
         self._sub_event("customer.subscription.updated", sub, due, *period)
         for attempt, days in ((2, 3), (3, 8)):
             when = due + timedelta(days=days, minutes=int(self.rng.integers(0, 600)))
             if when >= self.end:
                 return None
-            if self.rng.random() < (0.55 if attempt == 2 else 0.35):
+            recovers = (0.55 if attempt == 2 else 0.35) * (0.7 if self.traits.card_trouble else 1.0)
+            if self.rng.random() < recovers:
                 self._pay(sub, when, "subscription_cycle", invoice_id=invoice_id, period=period, attempt=attempt)
                 sub["status"] = "active"
                 self._sub_event("customer.subscription.updated", sub, when, *period)
                 return when
             self._invoice_event("invoice.payment_failed", invoice_id, plan, period, when, paid=False,
                                 attempt=attempt, sub=sub)
+            self.failures.append(when)
         ended = due + timedelta(days=14)
         if ended >= self.end:
             return None
@@ -298,6 +343,7 @@ class StripeCustomer:
         charge_id, pi_id = self._id("ch"), self._id("pi")
         amount = self._discounted(plan.usd_cents)
         self.charges += 1
+        self.paid.append(period)
         charge = self._charge(charge_id, pi_id, invoice_id, amount, at)
         self.driver.stripe(self._event("charge.succeeded", charge, at))
         self._invoice_event("invoice.paid", invoice_id, plan, period, at + timedelta(seconds=2), paid=True,
@@ -428,13 +474,13 @@ class StripeCustomer:
 
 
 # -- Payme and Click: one period at a time, paid by hand ----------------------------------------------------------
-class ManualPayer:
+class ManualPayer(CustomerLife):
     """A customer who pays each period through Payme or Click when it runs out (there is no auto-renew), now
     and then late, sometimes not at all (churn), sometimes on another plan."""
 
     def __init__(self, customer: DemoCustomer, rng: np.random.Generator, end: datetime, driver: LedgerDriver,
-                 seed: int):
-        self.c, self.rng, self.end, self.driver, self.seed = customer, rng, end, driver, seed
+                 seed: int, traits: CustomerTraits, engagement: Engagement):
+        super().__init__(customer, rng, end, driver, seed, traits, engagement)
         self._seq = 0
 
     def simulate(self) -> None:
@@ -442,36 +488,36 @@ class ManualPayer:
         while at < self.end:
             paid_at = self._pay(plan_code, at)
             period_end = add_months(paid_at, PLANS_BY_CODE[plan_code].interval_months)
+            self.paid.append((paid_at, period_end))
             if period_end >= self.end:
                 return
-            yearly = PLANS_BY_CODE[plan_code].billing_interval == "year"
-            if self.rng.random() < (0.3 if yearly else 0.07):  # does not pay again: churn at the period's end
+            if self.churns_at(plan_code, period_end, manual=True):  # does not pay again: churn at the period end
                 if self.rng.random() >= 0.2:
                     return
                 at = period_end + timedelta(days=int(self.rng.integers(20, 100)))  # comes back later
                 continue
-            roll = self.rng.random()
-            if roll < 0.04 and plan_code in _UPGRADE:
-                plan_code = _UPGRADE[plan_code]
-            elif roll < 0.06 and plan_code in _DOWNGRADE:
-                plan_code = _DOWNGRADE[plan_code]
+            plan_code = self.next_plan(plan_code, period_end)
             # Paying by hand: a few hours early to a few days late.
             at = period_end + timedelta(hours=float(self.rng.uniform(-6, 60)))
 
     def _pay(self, plan_code: str, at: datetime) -> datetime:
         """One successful payment at about `at` (after a failed first attempt now and then); returns when."""
         at = at.replace(microsecond=0)
+        trouble = 3.0 if self.traits.card_trouble else 1.0
         if self.c.gateway == "payme":
             roll = self.rng.random()
-            if roll < 0.05:
+            if roll < 0.05 * trouble:
                 self._payme(plan_code, at, outcome="abandoned")
+                self.failures.append(at)
                 at += timedelta(hours=1)
-            elif roll < 0.06:
+            elif roll < 0.06 * trouble:
                 self._payme(plan_code, at, outcome="timeout")
+                self.failures.append(at)
                 at += timedelta(hours=13)
             return self._payme(plan_code, at, outcome="paid")
-        if self.rng.random() < 0.06:
+        if self.rng.random() < 0.06 * trouble:
             self._click(plan_code, at, declined=True)
+            self.failures.append(at)
             at += timedelta(minutes=40)
         return self._click(plan_code, at, declined=False)
 

@@ -49,6 +49,7 @@ final as (
         coalesce(tg.title, app.title) as title,
         coalesce(tg.username, app.username) as username,
         app.owner_user_id,
+        app.registered_at,
         cast(coalesce(
             nullif(trim(usr.time_zone), ''), nullif(trim(app.time_zone), ''), 'UTC'
         ) as varchar) as time_zone,

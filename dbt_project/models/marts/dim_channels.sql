@@ -41,6 +41,7 @@ final as (
         channels.title,
         channels.username,
         channels.owner_user_id,
+        channels.registered_at,
         channels.time_zone,
         channels.source_kind,
         channels.status,

@@ -1,5 +1,6 @@
 import dagster as dg
 
+from analyticbot.appstore.activity import load_activity
 from analyticbot.appstore.channels import mirror_tables
 from analyticbot.settings import get_settings
 from analyticbot.warehouse import open_warehouse
@@ -29,3 +30,19 @@ def app_mirror(context: dg.AssetExecutionContext):
             wh.replace_app_mirror(name, table)
     for name, table in tables.items():
         yield dg.MaterializeResult(asset_key=["raw", name], metadata={"dagster/row_count": table.num_rows})
+
+
+@dg.asset(key=["raw", "app_user_activity_daily"], group_name="raw", kinds={"sqlalchemy", "duckdb"},
+          pool=WAREHOUSE_POOL)
+def app_user_activity(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Daily product usage per user (bot commands, Mini App sessions, reports opened), copied from the
+    operational store: in full the first time, then from a couple of days below the newest day copied, since
+    today's counters still grow. The churn model reads it through `marts.fct_user_activity_daily`."""
+    settings = get_settings()
+    with open_warehouse(settings) as wh:
+        wh.ensure_schemas()
+        report = load_activity(settings, wh)
+        total = wh.count("raw.app_user_activity_daily")
+    context.log.info(f"activity days copied from {report.since or 'the beginning'}: {report.rows}")
+    return dg.MaterializeResult(metadata={"copied": report.rows, "since": str(report.since or ""),
+                                          "dagster/row_count": total})
