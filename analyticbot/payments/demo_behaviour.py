@@ -40,7 +40,7 @@ class CustomerTraits:
 
 
 def draw_traits(rng: np.random.Generator) -> CustomerTraits:
-    return CustomerTraits(engagement_mean=float(rng.normal(0.0, 0.55)),
+    return CustomerTraits(engagement_mean=float(rng.normal(0.0, 0.6)),
                           price_sensitivity=float(rng.beta(2.0, 3.0)),
                           card_trouble=bool(rng.random() < 0.15))
 
@@ -70,9 +70,11 @@ def churn_probability(traits: CustomerTraits, engagement: float, *, manual: bool
     logit = -2.3 if manual else -3.0
     if yearly:
         logit += 1.5
-    logit += (-1.5 if manual else -0.5) * engagement
+    # A manual payer decides every period and weighs the use they got; an auto-renewing subscriber mostly
+    # notices only after a long silence.
+    logit += (-1.8 if manual else -0.3) * engagement
     if engagement < SILENT_BELOW:
-        logit += 1.8 if manual else 0.8
+        logit += 2.0 if manual else 1.0
     logit += {1: 0.8, 2: 0.35}.get(periods_paid, 0.0)
     if business:
         logit += 1.2 * (traits.price_sensitivity - 0.4)
@@ -118,7 +120,7 @@ def activity_days(user_id: int, engagement: Engagement, paid: list[tuple[datetim
         if hi > lo:
             paying[lo:hi] = True
     weekday = (days.astype("datetime64[D]").view("int64") + 3) % 7  # 1970-01-01 was a Thursday (3)
-    rate = 0.9 * np.exp(z + honeymoon) * np.where(weekday >= 5, 0.7, 1.0) * np.where(paying, 1.0, FREE_USE)
+    rate = 0.6 * np.exp(1.3 * z + honeymoon) * np.where(weekday >= 5, 0.7, 1.0) * np.where(paying, 1.0, FREE_USE)
     active = rng.random(n) < 1.0 - np.exp(-rate)
     bot = 1 + rng.poisson(1.2 * rate)
     miniapp = rng.poisson(0.7 * rate)
