@@ -1,5 +1,5 @@
 """The demo warehouse the model tests read: the whole pipeline run once per test session at the default demo
-scale (8 channels x 120 days, 240 paying customers over 18 months), in a temporary data dir. ~40 s on 2 cores.
+scale (8 channels x 120 days, 800 paying customers over 18 months), in a temporary data dir. ~40 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -32,6 +32,12 @@ class DemoWarehouse:
         from models_ml import inputs
 
         return self.read(inputs.channel_daily)
+
+    @cached_property
+    def churn_inputs(self):
+        from models_ml import inputs
+
+        return self.read(inputs.churn_inputs)
 
 
 @pytest.fixture(scope="session")
