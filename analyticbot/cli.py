@@ -90,13 +90,19 @@ def run_pipeline(settings: Settings) -> bool:
     return result.success
 
 
-def cmd_demo(settings: Settings) -> int:
-    started = time.perf_counter()
+def build_demo(settings: Settings, say=print) -> bool:
+    """Everything `make demo` builds: the store, the demo channels and payment history, then the whole pipeline.
+    Tests and benchmarks that need the demo's warehouse build it with this too."""
     cmd_migrate(settings)
     n = register_demo_accounts(settings)
-    print(f"Registered {n} demo channels (scale {settings.demo_scale}, seed {settings.demo_seed}).")
-    print(seed_demo_payments(settings))
-    ok = run_pipeline(settings)
+    say(f"Registered {n} demo channels (scale {settings.demo_scale}, seed {settings.demo_seed}).")
+    say(seed_demo_payments(settings))
+    return run_pipeline(settings)
+
+
+def cmd_demo(settings: Settings) -> int:
+    started = time.perf_counter()
+    ok = build_demo(settings)
     elapsed = time.perf_counter() - started
     print(f"Pipeline {'finished' if ok else 'FAILED'} in {elapsed:.1f} s.\n")
     if ok:

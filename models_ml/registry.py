@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import pickle
 import shutil
@@ -46,11 +47,24 @@ class ModelCard:
         return bool(self.gate.get("passed"))
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
+        # strict JSON: a metric that could not be computed (NaN) is written as null
+        return json.dumps(_finite(asdict(self)), indent=2, sort_keys=True, default=str, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str) -> "ModelCard":
         return cls(**json.loads(text))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _finite(value.item())
+    return value
 
 
 def new_version(name: str, fingerprint: str, at: datetime | None = None) -> str:

@@ -53,9 +53,6 @@ def demo_warehouse(tmp_path_factory) -> DemoWarehouse:
     from analyticbot.settings import get_settings
 
     settings = get_settings()
-    cli.cmd_migrate(settings)
-    cli.register_demo_accounts(settings)
-    cli.seed_demo_payments(settings)
-    assert cli.run_pipeline(settings), "the demo pipeline failed"
+    assert cli.build_demo(settings, say=lambda _: None), "the demo pipeline failed"
     mp.undo()
     return DemoWarehouse(settings)
