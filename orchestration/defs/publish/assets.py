@@ -3,16 +3,17 @@ import dagster as dg
 from analyticbot.settings import get_settings
 from analyticbot.snapshot import publish
 from analyticbot.warehouse import open_warehouse
+from orchestration.defs.ml.assets import ML_TABLES
 from orchestration.lib.pools import WAREHOUSE_POOL
 
 MARTS = ["dim_channels", "fct_posts", "fct_channel_daily", "fct_post_hourly_heatmap",
          "fct_payments", "fct_subscription_periods", "fct_mrr_monthly", "fct_revenue_daily", "fct_cohort_retention",
-         "fct_saas_kpis_monthly"]
+         "fct_saas_kpis_monthly", "fct_user_activity_daily", "fct_payment_failures", "fct_cancellation_requests"]
 
 
 @dg.asset(
     key=["published", "snapshot"],
-    deps=[dg.AssetKey(["marts", m]) for m in MARTS],
+    deps=[*(dg.AssetKey(["marts", m]) for m in MARTS), *ML_TABLES],
     group_name="publish",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
