@@ -181,6 +181,10 @@ def print_summary(settings: Settings) -> None:
         for m, mrr, cust, new, exp, con_, churn, react, churn_rate, nrr in reversed(kpis.rows()):
             print(f"  {m:%Y-%m}  {mrr:>10,.2f} {cust:>9,} {new:>8,.0f} {exp:>9,.0f} {con_:>11,.0f} {churn:>8,.0f} "
                   f"{react:>8,.0f} {_pct(churn_rate):>11} {_pct(nrr):>7}")
+    from analyticbot.ml_summary import format_best_slots, format_churn_risk
+
+    print("\n" + format_best_slots(settings))
+    print("\n" + format_churn_risk(settings))
     print("\nOpen the Dagster UI with `make ui` (http://127.0.0.1:3000) to see the assets, runs and checks.")
 
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import resource
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,10 +46,40 @@ def build_demo(data_dir: Path, scale: str, payment_scale: str) -> None:
 
     settings = get_settings()
     started = time.perf_counter()
-    if not cli.build_demo(settings):
-        raise SystemExit(f"the {scale} demo pipeline failed")
+    log = data_dir.parent / f"build_{scale}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with _output_to(log):  # dbt and Dagster talk a lot; their words go to the log
+        ok = cli.build_demo(settings)
+    if not ok:
+        raise SystemExit(f"the {scale} demo pipeline failed; see {log}")
     marker.write_text("ok\n")
     print(f"  built the {scale} demo in {time.perf_counter() - started:.0f} s")
+
+
+@contextmanager
+def _output_to(path: Path):
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as f:
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+
+
+def peak_rss_gb() -> float:
+    """This process's own high-water mark (VmHWM). ru_maxrss would carry over the parent's peak across the
+    fork that starts a child, whatever the child then does."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 2**20
+    return float("nan")
 
 
 def read_inputs(data_dir: Path):
@@ -111,7 +141,7 @@ def _train(job: str, data_dir: str, copies: int, queue) -> None:
         forecast.predict(result.model, data["channel_daily"], metric=metric, model_version="bench")
         detail = {"rows": result.rows}
     queue.put({"job": job, "seconds": time.perf_counter() - started, "read_s": read_s,
-               "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+               "peak_rss_gb": peak_rss_gb(),
                "gate": result.gate.describe(), "passed": result.gate.passed,
                "metrics": {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))},
                "baselines": result.baseline_metrics, **detail})

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -60,7 +61,8 @@ NUMERIC = (
 FEATURES = NUMERIC + CATEGORICAL
 
 LGB_PARAMS = {
-    "objective": "binary", "learning_rate": 0.03, "num_leaves": 15, "min_data_in_leaf": 20,
+    # max_depth 4: TreeSHAP costs leaves x depth^2 per tree and row, and reasons come with every score
+    "objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "max_depth": 4, "min_data_in_leaf": 20,
     "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
     "deterministic": True, "force_row_wise": True, "num_threads": 2, "verbose": -1,
 }
@@ -114,36 +116,63 @@ def scoring_population(periods: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
             .sort("customer_id"))
 
 
-def _asof(keys: pl.DataFrame, events: pl.DataFrame, time_col: str, *, shift: timedelta | None = None,
-          suffix: str = "") -> pl.DataFrame:
-    """For each key row, the newest event of the same customer strictly before `cutoff - shift` (all of its
-    columns, renamed with `suffix`); nulls where there is none."""
-    left = keys.select("row", "customer_id", at=pl.col("cutoff") - (shift or timedelta(0))).sort("at")
-    right = events.sort(time_col)
-    joined = left.join_asof(right, left_on="at", right_on=time_col, by="customer_id", strategy="backward",
-                            allow_exact_matches=False, check_sortedness=False)
-    cols = [c for c in right.columns if c != "customer_id"]
-    return joined.select("row", *[pl.col(c).alias(c + suffix) for c in cols]).sort("row")
+class _Timeline:
+    """One kind of event of many customers on a single sorted axis, key = (customer code << 32) | UNIX second,
+    so that "everything of this customer strictly before t" is one binary search (`np.searchsorted`) and running
+    totals answer window sums by subtraction. Times are floored to whole seconds on both sides (events and cut-offs),
+    which can only drop an event of the same second as the cut-off, never admit a later one."""
+
+    def __init__(self, frame: pl.DataFrame, time_col: str, codes: pl.DataFrame, sums: tuple[str, ...] = ()):
+        f = (frame.join(codes, on="customer_id", how="inner")
+             .with_columns(_key=(pl.col("cid").cast(pl.Int64) * (1 << 32))
+                           + pl.col(time_col).cast(pl.Datetime("us")).dt.epoch("us") // 1_000_000)
+             .sort("_key", maintain_order=True))  # polars sorts on both cores
+        self.key = f["_key"].to_numpy()
+        self.frame = f
+        self.cum = {name: np.concatenate([[0], np.cumsum(f[name].fill_null(0).to_numpy())]) for name in sums}
+        self.cum["n"] = np.arange(f.height + 1)
+
+    def _pos(self, cust: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.key, (cust << 32) | seconds, side="left")
+
+    def total(self, name: str, cust: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        """Sum of `name` over the customer's events strictly before `seconds`."""
+        c = self.cum[name]
+        return c[self._pos(cust, seconds)] - c[self._pos(cust, np.zeros_like(seconds))]
+
+    def window(self, name: str, cust: np.ndarray, seconds: np.ndarray, width: timedelta) -> np.ndarray:
+        """Sum over [seconds - width, seconds)."""
+        c = self.cum[name]
+        return c[self._pos(cust, seconds)] - c[self._pos(cust, seconds - int(width.total_seconds()))]
+
+    def last(self, cust: np.ndarray, seconds: np.ndarray, columns: list[str]) -> pl.DataFrame:
+        """The customer's newest event strictly before `seconds` (its `columns`), nulls where there is none."""
+        idx = self._pos(cust, seconds) - 1
+        valid = idx >= self._pos(cust, np.zeros_like(seconds))
+        taken = self.frame.select(columns)[np.where(valid, idx, 0).clip(0)] if self.frame.height else \
+            pl.DataFrame({c: [None] * len(idx) for c in columns}, schema={c: self.frame.schema[c] for c in columns})
+        mask = pl.Series(valid)
+        return taken.with_columns(**{c: pl.when(mask).then(pl.col(c)) for c in columns})
 
 
-def _cumulative(events: pl.DataFrame, time_col: str, sums: dict[str, pl.Expr]) -> pl.DataFrame:
-    """Events sorted per customer with running totals (`sums` name -> expression per row)."""
-    return (events.sort("customer_id", time_col)
-            .with_columns(**{name: expr.cum_sum().over("customer_id") for name, expr in sums.items()})
-            .select("customer_id", time_col, *sums))
+def _seconds(column: pl.Series) -> np.ndarray:
+    return (column.cast(pl.Datetime("us")).dt.epoch("us").to_numpy() // 1_000_000).astype(np.int64)
 
 
 def features_at(inputs: ChurnInputs, keys: pl.DataFrame) -> pl.DataFrame:
     """Features of each (customer_id, cutoff, period_end) row in `keys`, from rows strictly before the cutoff.
-    Returns `keys`' columns plus FEATURES, in `keys`' order."""
-    keys = keys.with_row_index("row")
+    Returns `keys`' columns plus FEATURES, in `keys`' order (plus gateway, plan_code and last_paid_at)."""
+    # Integer codes of the customers in `keys` alone: nobody else's rows can matter.
+    codes = keys.select("customer_id").unique(maintain_order=True).with_row_index("cid")
+    cust = keys["customer_id"].replace_strict(codes["customer_id"], codes["cid"]).to_numpy().astype(np.int64)
+    at = _seconds(keys["cutoff"])
     day = timedelta(days=1)
 
     # payments of full periods (a proration line is a part-period top-up, not a renewal or a price)
     full = inputs.periods.filter(~pl.col("is_proration")).sort("customer_id", "paid_at")
     tier_rank = pl.col("plan_code").str.starts_with("business").cast(pl.Int8)
     full = full.with_columns(
-        n=pl.lit(1).cum_sum().over("customer_id"),
+        n=pl.int_range(1, pl.len() + 1).over("customer_id"),
         prev_amount=pl.col("amount_usd").shift(1).over("customer_id"),
         prev_tier=tier_rank.shift(1).over("customer_id"),
         prev_end=pl.col("period_end").shift(1).over("customer_id"),
@@ -153,44 +182,52 @@ def features_at(inputs: ChurnInputs, keys: pl.DataFrame) -> pl.DataFrame:
         reactivated=(pl.col("paid_at") > pl.col("prev_end") + timedelta(days=LABEL_DAYS)).fill_null(False)
         .cast(pl.Int32).cum_sum().over("customer_id"),
     )
-    last_pay = _asof(keys, full.select("customer_id", "paid_at", "n", "gateway", "plan_code", "amount_usd",
-                                       "prev_amount", "prev_tier", "tier", "first_paid", "reactivated",
-                                       "period_start", "period_end"), "paid_at", suffix="_p")
+    pay = _Timeline(full, "paid_at", codes).last(cust, at, [
+        "paid_at", "n", "gateway", "plan_code", "amount_usd", "prev_amount", "prev_tier", "tier", "first_paid",
+        "reactivated", "period_start", "period_end"]).rename(lambda c: c + "_p")
 
-    money = _cumulative(inputs.money, "occurred_at", {
-        "refunds": (pl.col("movement_type") == "refund").cast(pl.Int32),
-        "disputes": (pl.col("movement_type") == "dispute").cast(pl.Int32)})
-    m_now = _asof(keys, money, "occurred_at")
+    money = _Timeline(inputs.money.with_columns(
+        refunds=(pl.col("movement_type") == "refund").cast(pl.Int64),
+        disputes=(pl.col("movement_type") == "dispute").cast(pl.Int64)), "occurred_at", codes,
+        ("refunds", "disputes"))
+    fails = _Timeline(inputs.failures, "failed_at", codes)
+    # A day of usage counts once it is over, from the next midnight (UTC): known at a cut-off at or after it.
+    # Usage is only read in windows of up to 90 days and for the newest day, so of the days before every window
+    # each customer's newest one is enough (scoring cuts everyone at one instant: most rows drop out).
+    usage = inputs.activity.with_columns(
+        available_at=pl.col("activity_date").cast(pl.Datetime("us")) + day, days=pl.lit(1, dtype=pl.Int64))
+    oldest_window = keys["cutoff"].min() - timedelta(days=91)
+    usage = pl.concat([
+        usage.filter(pl.col("available_at") < oldest_window)
+        .filter(pl.col("available_at") == pl.col("available_at").max().over("customer_id")),
+        usage.filter(pl.col("available_at") >= oldest_window)])
+    act = _Timeline(usage, "available_at", codes, ("events", "days", "miniapp_opens", "reports_viewed"))
+    known = at + 1
+    chans = _Timeline(inputs.channels, "registered_at", codes)
+    cancels = _Timeline(inputs.cancellations, "requested_at", codes).last(cust, at, ["requested_at", "withdrawn_at"])
 
-    fails = _cumulative(inputs.failures, "failed_at", {"n_fail": pl.lit(1, dtype=pl.Int32)})
-    f_now = _asof(keys, fails, "failed_at")
-    f_90 = _asof(keys, fails, "failed_at", shift=timedelta(days=90), suffix="_90")
+    def win(name: str, days: int) -> np.ndarray:
+        return act.window(name, cust, known, timedelta(days=days)).astype(float)
 
-    # a day of usage counts once it is over: available from the next midnight (UTC)
-    act = inputs.activity.with_columns(available_at=pl.col("activity_date").cast(pl.Datetime("us")) + day)
-    act = _cumulative(act, "available_at", {
-        "ev": pl.col("events").cast(pl.Int64), "days": pl.lit(1, dtype=pl.Int64),
-        "mini": pl.col("miniapp_opens").cast(pl.Int64), "rep": pl.col("reports_viewed").cast(pl.Int64)})
-    # allow_exact_matches=False: a day that ends exactly at the cutoff is not over "before" it; shift by 1 us
-    a_now = _asof(keys, act, "available_at", shift=timedelta(microseconds=-1))
-    windows = {w: _asof(keys, act, "available_at", shift=timedelta(days=w) - timedelta(microseconds=1),
-                        suffix=f"_{w}") for w in (7, 14, 30, 90)}
-
-    chans = _cumulative(inputs.channels, "registered_at", {"n_chan": pl.lit(1, dtype=pl.Int32)})
-    c_now = _asof(keys, chans, "registered_at")
-
-    frame = pl.concat([keys, last_pay.drop("row"), m_now.drop("row"), f_now.drop("row"), f_90.drop("row"),
-                       a_now.drop("row"), *[w.drop("row") for w in windows.values()], c_now.drop("row")],
+    numbers = {
+        "refunds": money.total("refunds", cust, at), "disputes": money.total("disputes", cust, at),
+        "failures_total": fails.total("n", cust, at),
+        "failures_90d": fails.window("n", cust, at, timedelta(days=90)),
+        "events_7d": win("events", 7), "events_14d": win("events", 14), "events_30d": win("events", 30),
+        "events_90d": win("events", 90), "active_days_14d": win("days", 14), "active_days_30d": win("days", 30),
+        "active_days_90d": win("days", 90), "miniapp_30d": win("miniapp_opens", 30),
+        "reports_30d": win("reports_viewed", 30), "channels_connected": chans.total("n", cust, at),
+    }
+    numbers["activity_trend"] = numbers["events_30d"] / (numbers["events_90d"] / 3.0 + 1.0)
+    frame = pl.concat([keys, pay, fails.last(cust, at, ["failed_at"]), act.last(cust, known, ["available_at"]),
+                       cancels, pl.DataFrame({k: np.asarray(v, dtype=float) for k, v in numbers.items()})],
                       how="horizontal")
 
     def since(col: str) -> pl.Expr:
-        return ((pl.col("cutoff") - pl.col(col)).dt.total_seconds() / 86_400.0)
+        return (pl.col("cutoff") - pl.col(col)).dt.total_seconds() / 86_400.0
 
-    def window(name: str, w: int) -> pl.Expr:
-        return (pl.col(name).fill_null(0) - pl.col(f"{name}_{w}").fill_null(0)).cast(pl.Float64)
-
-    out = frame.select(
-        *keys.drop("row").columns,
+    return frame.select(
+        *keys.columns,
         tenure_days=since("first_paid_p"),
         periods_paid=pl.col("n_p").fill_null(0).cast(pl.Float64),
         days_to_end=(pl.col("period_end") - pl.col("cutoff")).dt.total_seconds() / 86_400.0,
@@ -200,39 +237,25 @@ def features_at(inputs: ChurnInputs, keys: pl.DataFrame) -> pl.DataFrame:
         upgraded_last=(pl.col("tier_p") > pl.col("prev_tier_p")).cast(pl.Float64),
         downgraded_last=(pl.col("tier_p") < pl.col("prev_tier_p")).cast(pl.Float64),
         reactivations=pl.col("reactivated_p").cast(pl.Float64),
-        refunds=pl.col("refunds").fill_null(0).cast(pl.Float64),
-        disputes=pl.col("disputes").fill_null(0).cast(pl.Float64),
-        failures_total=pl.col("n_fail").fill_null(0).cast(pl.Float64),
-        failures_90d=window("n_fail", 90),
         days_since_failure=since("failed_at"),
-        events_7d=window("ev", 7), events_14d=window("ev", 14), events_30d=window("ev", 30),
-        events_90d=window("ev", 90),
-        active_days_14d=window("days", 14), active_days_30d=window("days", 30), active_days_90d=window("days", 90),
         days_since_activity=since("available_at"),
-        activity_trend=window("ev", 30) / (window("ev", 90) / 3.0 + 1.0),
-        miniapp_30d=window("mini", 30), reports_30d=window("rep", 30),
-        channels_connected=pl.col("n_chan").fill_null(0).cast(pl.Float64),
         gateway_code=pl.col("gateway_p").replace_strict(GATEWAYS, list(range(len(GATEWAYS))), default=None)
         .cast(pl.Float64),
         tier_code=pl.col("tier_p").cast(pl.Float64),
+        *numbers.keys(),
         last_paid_at=pl.col("paid_at_p"),
         gateway=pl.col("gateway_p"), plan_code=pl.col("plan_code_p"),
+        # a cancellation request after the latest payment, not withdrawn by the cut-off: a known outcome
+        cancel_pending=(pl.col("requested_at").is_not_null() & (pl.col("requested_at") >= pl.col("paid_at_p"))
+                        & (pl.col("withdrawn_at").is_null() | (pl.col("withdrawn_at") >= pl.col("cutoff"))))
+        .fill_null(False),
     )
-    return out
 
 
 def pending_cancellation(inputs: ChurnInputs, frame: pl.DataFrame) -> pl.Series:
-    """True where the customer asked to cancel after their latest payment before the cutoff, and had not
-    withdrawn the request by then."""
-    if inputs.cancellations.is_empty():
-        return pl.Series("pending", [False] * frame.height)
-    keys = frame.select("customer_id", "cutoff").with_row_index("row")
-    req = _asof(keys, inputs.cancellations.select("customer_id", "requested_at", "withdrawn_at"), "requested_at")
-    joined = pl.concat([frame.select("last_paid_at"), req.drop("row")], how="horizontal")
-    pending = (pl.col("requested_at").is_not_null()
-               & (pl.col("requested_at") >= pl.col("last_paid_at"))
-               & (pl.col("withdrawn_at").is_null() | (pl.col("withdrawn_at") >= frame["cutoff"])))
-    return joined.select(pending.fill_null(False).alias("pending"))["pending"]
+    """True where the customer asked to cancel after their latest payment before the cutoff and had not
+    withdrawn the request by then (computed with the features: `features_at(...)["cancel_pending"]`)."""
+    return frame["cancel_pending"].alias("pending")
 
 
 # -- the model -----------------------------------------------------------------------------------------------
@@ -437,35 +460,54 @@ REASONS = {
 
 def reason_text(feature: str, value, row: dict) -> str:
     value = None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+    return _reason_text(feature, None if value is None else round(float(value), 3), row.get("gateway"),
+                        row.get("plan_code"))
+
+
+@lru_cache(maxsize=65_536)  # scoring 100k customers repeats the same few thousand sentences
+def _reason_text(feature: str, value, gateway, plan_code) -> str:
+    row = {"gateway": gateway, "plan_code": plan_code}
     fmt = REASONS.get(feature)
     if fmt is None or (value is None and feature != "days_since_activity"):
         return f"{feature} = {value}"
     return fmt(value, row)
 
 
-def _top_reasons(frame: pl.DataFrame, contrib: np.ndarray, names: tuple[str, ...], k: int = 3) -> list[list[dict]]:
-    rows = frame.to_dicts()
-    out = []
-    order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
-    for i, idx in enumerate(order):
-        reasons = []
-        for j in idx:
-            if contrib[i, j] <= 0:
-                break
-            feature = names[j]
-            reasons.append({"feature": feature, "value": rows[i].get(feature),
-                            "contribution": round(float(contrib[i, j]), 4),
-                            "text": reason_text(feature, rows[i].get(feature), rows[i])})
-        out.append(reasons)
+TOP_REASONS = 3
+
+
+def _top_reasons(frame: pl.DataFrame, contrib: np.ndarray) -> dict[str, list]:
+    """Columns reason_k, reason_feature_k, reason_impact_k (k = 1..3): the features that push each row's score
+    up the most (positive contributions only), as sentences with the row's own values."""
+    n = frame.height
+    order = np.argsort(-contrib, axis=1, kind="stable")[:, :TOP_REASONS]
+    rows = np.arange(n)
+    values = frame.select([pl.col(c).cast(pl.Float64) for c in FEATURES]).to_numpy()
+    context = {"gateway": frame["gateway"].to_list(), "plan_code": frame["plan_code"].to_list()}
+    out: dict[str, list] = {}
+    for k in range(TOP_REASONS):
+        j = order[:, k]
+        impact = contrib[rows, j]
+        value = values[rows, j]
+        keep = impact > 0
+        out[f"reason_{k + 1}"] = [
+            reason_text(FEATURES[j[i]], value[i], {"gateway": context["gateway"][i],
+                                                   "plan_code": context["plan_code"][i]}) if keep[i] else None
+            for i in range(n)]
+        out[f"reason_feature_{k + 1}"] = [FEATURES[j[i]] if keep[i] else None for i in range(n)]
+        out[f"reason_impact_{k + 1}"] = np.where(keep, np.round(impact, 4), np.nan).tolist()
     return out
 
 
 SCORES_SCHEMA = {
     "customer_id": pl.Utf8, "user_id": pl.Int64, "gateway": pl.Utf8, "plan_code": pl.Utf8,
     "period_end": pl.Datetime("us"), "scored_at": pl.Datetime("us"), "churn_probability": pl.Float64,
-    "risk_rank": pl.Int32, "status": pl.Utf8, "reason_1": pl.Utf8, "reason_2": pl.Utf8, "reason_3": pl.Utf8,
-    "reasons_json": pl.Utf8, "source": pl.Utf8, "model_version": pl.Utf8,
+    "risk_rank": pl.Int32, "status": pl.Utf8,
+    **{f"{col}_{k}": dtype for k in range(1, TOP_REASONS + 1)
+       for col, dtype in (("reason", pl.Utf8), ("reason_feature", pl.Utf8), ("reason_impact", pl.Float64))},
+    "source": pl.Utf8, "model_version": pl.Utf8,
 }
+CANCELLATION_REASON = "asked to cancel at the end of the paid period"
 
 
 def score(model: ChurnModel, inputs: ChurnInputs, *, as_of: datetime, model_version: str | None,
@@ -473,9 +515,9 @@ def score(model: ChurnModel, inputs: ChurnInputs, *, as_of: datetime, model_vers
     """`ml.churn_scores`: one row per customer paying at `as_of`, riskiest first (risk_rank 1).
 
     status `scored` (probability from the model, or from its best baseline when `use_baseline`: no model has
-    passed its gate yet) or `cancellation_requested` (a known outcome: probability 1)."""
-    import json
-
+    passed its gate yet) or `cancellation_requested` (a known outcome: probability 1). reason_k is a sentence,
+    reason_feature_k the feature behind it and reason_impact_k its contribution in log-odds (SHAP for the model,
+    coefficient x standardised value for the logistic baseline)."""
     population = scoring_population(inputs.periods, as_of)
     if population.is_empty():
         return pl.DataFrame(schema=SCORES_SCHEMA)
@@ -491,24 +533,22 @@ def score(model: ChurnModel, inputs: ChurnInputs, *, as_of: datetime, model_vers
         source = "baseline"
     else:
         prob, contrib, source = model.predict(frame), model.contributions(frame), "model"
-    reasons = _top_reasons(frame, contrib, FEATURES)
-    for i in np.flatnonzero(pending):
-        reasons[i] = [{"feature": "cancellation_requested", "value": True, "contribution": None,
-                       "text": "asked to cancel at the end of the paid period"}]
-    prob = np.where(pending, 1.0, prob)
-    texts = [[r["text"] for r in rs] + [None] * (3 - len(rs)) for rs in reasons]
-    out = frame.select(
+    reasons = pl.DataFrame(_top_reasons(frame, contrib),
+                           schema={k: v for k, v in SCORES_SCHEMA.items() if k.startswith("reason")})
+    known = pl.Series(pending)
+    reasons = reasons.with_columns(
+        reason_1=pl.when(known).then(pl.lit(CANCELLATION_REASON)).otherwise("reason_1"),
+        reason_feature_1=pl.when(known).then(pl.lit("cancellation_requested")).otherwise("reason_feature_1"),
+        **{c: pl.when(known).then(None).otherwise(c) for c in reasons.columns
+           if c not in ("reason_1", "reason_feature_1")})
+    out = pl.concat([frame.select(
         "customer_id",
         user_id=pl.when(pl.col("customer_id").str.starts_with("tg:"))
         .then(pl.col("customer_id").str.slice(3).cast(pl.Int64, strict=False)),
         gateway="gateway", plan_code="plan_code", period_end="period_end", scored_at="cutoff",
-    ).with_columns(
-        churn_probability=pl.Series(prob.astype(float)),
+    ), reasons], how="horizontal").with_columns(
+        churn_probability=pl.Series(np.where(pending, 1.0, prob).astype(float)),
         status=pl.Series(np.where(pending, "cancellation_requested", "scored")),
-        reason_1=pl.Series([t[0] for t in texts], dtype=pl.Utf8),
-        reason_2=pl.Series([t[1] for t in texts], dtype=pl.Utf8),
-        reason_3=pl.Series([t[2] for t in texts], dtype=pl.Utf8),
-        reasons_json=pl.Series([json.dumps(rs, default=str) for rs in reasons]),
         source=pl.lit(source), model_version=pl.lit(model_version, dtype=pl.Utf8),
     ).sort(["churn_probability", "customer_id"], descending=[True, False])
     out = out.with_columns(risk_rank=pl.int_range(1, out.height + 1, dtype=pl.Int32))

@@ -50,10 +50,10 @@ class ChurnInputs:
 CHURN_SQL = {
     "periods": """
         SELECT customer_id, gateway, plan_code, period_start, period_end, paid_at, is_proration,
-               cast(amount_usd AS double) AS amount_usd
+               cast(amount_usd AS double precision) AS amount_usd
         FROM marts.fct_subscription_periods ORDER BY customer_id, paid_at, period_id""",
     "money": """
-        SELECT customer_id, movement_type, occurred_at, cast(amount_usd AS double) AS amount_usd
+        SELECT customer_id, movement_type, occurred_at, cast(amount_usd AS double precision) AS amount_usd
         FROM marts.fct_payments WHERE movement_type IN ('refund', 'dispute') ORDER BY customer_id, occurred_at""",
     "failures": """
         SELECT customer_id, failed_at, failure_kind FROM marts.fct_payment_failures

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
+import polars as pl
 import pytest
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
@@ -69,3 +72,53 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("ANALYTICBOT_APP_DB_URL", raising=False)
     monkeypatch.delenv("ANALYTICBOT_WAREHOUSE_URL", raising=False)
     return d
+
+
+# -- the demo warehouse: the whole pipeline once per test session ---------------------------------------------
+# The default demo scale (8 channels x 120 days, 1,600 paying customers over 18 months) in a temporary data dir,
+# shared by the model tests and the model-asset tests (~100 s on 2 cores). Users that change it work on a copy.
+@dataclass
+class DemoWarehouse:
+    settings: object
+
+    def read(self, reader) -> pl.DataFrame:
+        from analyticbot.warehouse import open_warehouse
+
+        with open_warehouse(self.settings, read_only=True) as wh:
+            return reader(wh)
+
+    @cached_property
+    def posts(self) -> pl.DataFrame:
+        from models_ml import inputs
+
+        return self.read(inputs.posts)
+
+    @cached_property
+    def channel_daily(self) -> pl.DataFrame:
+        from models_ml import inputs
+
+        return self.read(inputs.channel_daily)
+
+    @cached_property
+    def churn_inputs(self):
+        from models_ml import inputs
+
+        return self.read(inputs.churn_inputs)
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory) -> DemoWarehouse:
+    mp = pytest.MonkeyPatch()
+    data = tmp_path_factory.mktemp("models_demo") / "data"
+    mp.setenv("ANALYTICBOT_DATA_DIR", str(data))
+    mp.delenv("ANALYTICBOT_APP_DB_URL", raising=False)
+    mp.delenv("ANALYTICBOT_WAREHOUSE_URL", raising=False)
+    mp.delenv("DAGSTER_HOME", raising=False)
+    mp.setenv("ANALYTICBOT_DEMO_SCALE", "default")
+    from analyticbot import cli
+    from analyticbot.settings import get_settings
+
+    settings = get_settings()
+    assert cli.build_demo(settings, say=lambda _: None), "the demo pipeline failed"
+    mp.undo()
+    return DemoWarehouse(settings)

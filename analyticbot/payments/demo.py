@@ -40,8 +40,8 @@ from analyticbot.payments.stripe_events import receive_webhook
 
 HISTORY_MONTHS = 18
 # Customers per scale. `large` gives well over a million ledger events (the revenue benchmark).
-# `default` is sized for the churn model: ~2,500 labelled renewals, enough for an out-of-time test with ~100 churns.
-PAYMENT_SCALES = {"tiny": 30, "default": 800, "large": 68_000}
+# `default` is sized for the churn model: ~4,500 labelled renewals, ~200 churns in the out-of-time test window.
+PAYMENT_SCALES = {"tiny": 30, "default": 1_600, "large": 68_000}
 # The account pinned its webhook endpoint to the basil API version on this day; earlier events are pre-basil.
 BASIL_FROM = datetime(2025, 9, 1)
 PRE_BASIL_VERSION = "2025-02-24.acacia"

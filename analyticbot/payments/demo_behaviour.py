@@ -28,7 +28,7 @@ import numpy as np
 WEEK = timedelta(days=7)
 AR_KEEP = 0.88          # weekly persistence of engagement around the customer's mean
 AR_NOISE = 0.32
-SILENT_BELOW = -0.9     # engagement under this is "went quiet"
+SILENT_BELOW = -1.1     # engagement under this is "went quiet"
 FREE_USE = 0.15         # usage multiplier while not paying (the free plan)
 
 
@@ -67,17 +67,18 @@ def churn_probability(traits: CustomerTraits, engagement: float, *, manual: bool
                       periods_paid: int, business: bool, upgraded_recently: bool, recent_failures: int,
                       discounted: bool) -> float:
     """The chance a customer does not renew at the end of a paid period (see the module docstring)."""
-    logit = -2.3 if manual else -3.0
+    # What the product is worth to them: their use, less what it costs them (the business tier costs more, and
+    # weighs more on the price-sensitive).
+    value = engagement - (0.9 * (0.5 + traits.price_sensitivity) if business else 0.0)
+    if manual:
+        # A manual payer decides every period and weighs the value they got; clearly not worth it, they go.
+        logit = -2.4 - 1.6 * value + (2.2 if value < -1.2 else 0.0)
+    else:
+        # An auto-renewing subscriber mostly notices only after a long silence.
+        logit = -3.2 - 0.25 * value + (1.8 if engagement < SILENT_BELOW else 0.0)
     if yearly:
         logit += 1.5
-    # A manual payer decides every period and weighs the use they got; an auto-renewing subscriber mostly
-    # notices only after a long silence.
-    logit += (-1.8 if manual else -0.3) * engagement
-    if engagement < SILENT_BELOW:
-        logit += 2.0 if manual else 1.0
     logit += {1: 0.8, 2: 0.35}.get(periods_paid, 0.0)
-    if business:
-        logit += 1.2 * (traits.price_sensitivity - 0.4)
     if upgraded_recently:
         logit += 1.6 * traits.price_sensitivity
     logit += 0.5 * min(recent_failures, 2)

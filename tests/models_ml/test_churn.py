@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -198,10 +197,13 @@ def test_scores_rank_customers_with_reasons(demo_warehouse):
     assert (scores["churn_probability"].diff().drop_nulls() <= 0).all()  # riskiest first
     scored = scores.filter(pl.col("status") == "scored")
     assert scored["reason_1"].null_count() == 0
-    reasons = json.loads(scored["reasons_json"][0])
-    assert reasons and all(r["contribution"] > 0 and r["feature"] in churn.FEATURES for r in reasons)
+    top = scored.row(0, named=True)
+    assert top["reason_feature_1"] in churn.FEATURES and top["reason_impact_1"] > 0
+    impacts = [top[f"reason_impact_{k}"] for k in (1, 2, 3) if top[f"reason_impact_{k}"] is not None]
+    assert impacts == sorted(impacts, reverse=True)  # strongest reason first
     cancelling = scores.filter(pl.col("status") == "cancellation_requested")
     assert cancelling.height > 0 and (cancelling["churn_probability"] == 1.0).all()
+    assert set(cancelling["reason_1"]) == {churn.CANCELLATION_REASON}
     # every scored customer is paying at as_of
     assert (scores["period_end"] > as_of).all()
     baseline = churn.score(model, inputs, as_of=as_of, model_version=None, use_baseline=True)

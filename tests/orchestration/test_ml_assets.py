@@ -186,13 +186,9 @@ def test_summary_shows_local_slots_with_relative_reach_and_the_riskiest_customer
 
 
 # -- the assets on the demo warehouse ----------------------------------------------------------------------------
-# One pipeline run (the model tests' session fixture: the whole demo at default scale, which includes these
-# assets); every test here works on a copy of its data dir, so nothing it changes reaches the model tests.
-from tests.models_ml.conftest import demo_warehouse  # noqa: E402,F401
-
-
+# One pipeline run: the session's demo warehouse (tests/conftest.py), copied so this module can change it.
 @pytest.fixture(scope="module")
-def built(demo_warehouse, tmp_path_factory):  # noqa: F811 - the imported fixture
+def built(demo_warehouse, tmp_path_factory):
     data = tmp_path_factory.mktemp("ml_assets") / "data"
     shutil.copytree(demo_warehouse.settings.data_dir, data)
     return data

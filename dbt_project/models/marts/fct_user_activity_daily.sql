@@ -7,7 +7,7 @@ with activity as (
 final as (
     select
         user_id,
-        'tg:' || cast(user_id as varchar) as customer_id,
+        cast('tg:' || cast(user_id as varchar) as varchar) as customer_id,
         activity_date,
         bot_commands,
         miniapp_opens,
