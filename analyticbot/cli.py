@@ -28,14 +28,15 @@ def cmd_migrate(settings: Settings) -> None:
 def register_demo_accounts(settings: Settings) -> int:
     """Owners and channels of the demo, registered in the operational store like real ones (idempotent)."""
     from analyticbot.appstore.channels import register_owned_channels
-    from analyticbot.telegram.demo import demo_channels
+    from analyticbot.telegram.demo import DEMO_START, demo_channels
 
     channels = demo_channels(seed=settings.demo_seed, scale=settings.demo_scale)
     owners = {ch.owner_user_id: dict(user_id=ch.owner_user_id, language=ch.owner_language, time_zone=ch.time_zone)
               for ch in channels}
     register_owned_channels(settings, list(owners.values()), [
         dict(channel_id=ch.channel_id, owner_user_id=ch.owner_user_id, title=ch.title, username=ch.username,
-             source_kind="demo", time_zone=ch.time_zone) for ch in channels])
+             # connected when their demo history starts: deterministic, so two builds agree row for row
+             source_kind="demo", time_zone=ch.time_zone, registered_at=DEMO_START) for ch in channels])
     return len(channels)
 
 

@@ -65,7 +65,8 @@ def register_owned_channels(settings: Settings | None, owners: list[dict], chann
 
 
 def _upsert_channel(s, *, channel_id: int, owner_user_id: int, title: str, source_kind: str,
-                    username: str | None = None, time_zone: str | None = None) -> None:
+                    username: str | None = None, time_zone: str | None = None,
+                    registered_at: datetime | None = None) -> None:
     if source_kind not in SOURCE_KINDS:
         raise ValueError(f"source_kind must be one of {SOURCE_KINDS}, not {source_kind!r}")
     if s.get(User, owner_user_id) is None:
@@ -74,7 +75,7 @@ def _upsert_channel(s, *, channel_id: int, owner_user_id: int, title: str, sourc
     if ch is None:
         s.add(Channel(channel_id=channel_id, owner_user_id=owner_user_id, title=title, username=username,
                       source_kind=source_kind, time_zone=time_zone, active=True, status="active",
-                      registered_at=datetime.utcnow()))
+                      registered_at=registered_at or datetime.utcnow()))
         return
     if ch.owner_user_id != owner_user_id:
         raise PermissionError(f"channel {channel_id} is registered to another owner")

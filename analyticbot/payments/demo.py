@@ -230,8 +230,9 @@ class StripeCustomer(CustomerLife):
         super().__init__(customer, rng, end, driver, seed, traits, engagement)
         self.cus = f"cus_demo{seed}x{customer.index}"
         self._seq = 0
-        # Dispute on this customer's second charge: customer 3's always (so the demo has one), else rarely.
-        self.dispute_on = 2 if customer.index == 3 or rng.random() < 0.004 else -1
+        # A lost dispute on the first charge: every 97th customer from the 4th (so any demo with a few hundred
+        # customers has some), else rarely.
+        self.dispute_on = 1 if customer.index % 97 == 3 or rng.random() < 0.004 else -1
         self.charges = 0
         self.discount = {"id": f"demo20_{seed}", "percent_off": 20.0, "amount_off": None, "duration": "forever"} \
             if rng.random() < 0.06 else None
@@ -356,7 +357,7 @@ class StripeCustomer(CustomerLife):
                 "livemode": False, "status": "paid",
                 "payment": {"type": "payment_intent", "payment_intent": pi_id, "charge": None},
                 "status_transitions": {"paid_at": _ts(at), "canceled_at": None}}, at + timedelta(seconds=3)))
-        if self.rng.random() < 0.03:
+        if self.rng.random() < 0.03 and self.charges != self.dispute_on:  # a disputed charge is not refunded
             refund_at = at + timedelta(days=int(self.rng.integers(1, 6)), seconds=int(self.rng.integers(0, 80_000)))
             if refund_at < self.end:
                 refund = amount if self.charges == 1 else amount // 2
