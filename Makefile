@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/python bench/pipeline_bench.py
 	$(BIN)/python bench/webhooks_bench.py
 	$(BIN)/python bench/revenue_bench.py
+	$(BIN)/python bench/models_bench.py
 
 ## import-export FILE=path/to/result.json OWNER=<telegram user id> [TZ=Asia/Tashkent]
 import-export: install
