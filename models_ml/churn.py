@@ -9,8 +9,8 @@ left out. Only ends at least 30 days before the data's "now" (`data_as_of`) are 
 from rows timed strictly before the cutoff (payments by `paid_at`, failures by `failed_at`, a day of product
 usage once the day is over), through as-of joins on cumulative counts, so nothing after the cutoff can leak
 in; `tests/models_ml/test_churn.py` alters everything after a cutoff and checks the features stay put.
-Scoring cuts at `as_of` instead, for every customer whose paid time covers it: the model was trained a week
-before renewal, and `days_to_end` tells it how far the renewal is.
+Scoring cuts at `as_of` instead, for every paying customer whose renewal is due within `SCORE_WITHIN_DAYS`:
+the model was trained a week before renewal, and `days_to_end` tells it how far the renewal is.
 
 **Known outcomes are not predictions.** A Stripe customer who already asked to cancel at period end is leaving;
 such examples are left out of training and evaluation, and scoring reports them with status
@@ -46,6 +46,7 @@ LEAD_DAYS = 7
 VALID_DAYS = 75
 TEST_DAYS = 120
 GATE_RATIO = 1.2
+SCORE_WITHIN_DAYS = 45  # scored: paying customers whose renewal is due within this many days
 MIN_POSITIVES = 5  # per split: fewer and PR AUC is noise
 
 GATEWAYS = ("stripe", "payme", "click")
@@ -109,9 +110,12 @@ def labelled_examples(periods: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
 
 
 def scoring_population(periods: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
-    """Customers whose paid time covers `as_of`: one row each, with the end of that paid time."""
+    """Customers whose paid time covers `as_of` and ends within `SCORE_WITHIN_DAYS`: one row each, with the end
+    of that paid time. The model learnt renewals a week ahead; a yearly customer whose renewal is months away is
+    not its question yet (scoring them anyway extrapolated far outside what it saw)."""
     covering = periods.filter((pl.col("period_start") <= as_of) & (pl.col("period_end") > as_of))
     return (covering.group_by("customer_id").agg(pl.col("period_end").max())
+            .filter(pl.col("period_end") <= as_of + timedelta(days=SCORE_WITHIN_DAYS))
             .with_columns(cutoff=pl.lit(as_of, dtype=pl.Datetime("us")))
             .sort("customer_id"))
 

@@ -211,7 +211,8 @@ def test_scores_rank_customers_with_reasons(demo_warehouse):
     cancelling = scores.filter(pl.col("status") == "cancellation_requested")
     assert cancelling.height > 0 and (cancelling["churn_probability"] == 1.0).all()
     assert set(cancelling["reason_1"]) == {churn.CANCELLATION_REASON}
-    # every scored customer is paying at as_of
+    # every scored customer is paying at as_of, with a renewal due soon
     assert (scores["period_end"] > as_of).all()
+    assert (scores["period_end"] <= as_of + timedelta(days=churn.SCORE_WITHIN_DAYS)).all()
     baseline = churn.score(model, inputs, as_of=as_of, model_version=None, use_baseline=True)
     assert set(baseline["source"]) == {"baseline"} and baseline.height == scores.height
