@@ -69,6 +69,12 @@ USER_ACTIVITY = pa.schema([
 ])
 
 
+def arrow_from_rows(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.Table:
+    """Database rows (tuples in `schema`'s column order) as an Arrow table of that schema."""
+    columns = list(zip(*rows)) if rows else [()] * len(schema)
+    return pa.Table.from_arrays([pa.array(col, type=f.type) for col, f in zip(columns, schema)], schema=schema)
+
+
 def sql_type(arrow_type: pa.DataType, kind: str) -> str:
     if pa.types.is_int64(arrow_type):
         return "BIGINT"

@@ -83,21 +83,15 @@ def peak_rss_gb() -> float:
     return float("nan")
 
 
-def read_inputs(data_dir: Path):
-    import duckdb
+def read_input(data_dir: Path, reader):
+    """One of `models_ml.inputs`' readers on the warehouse under `data_dir` (read-only)."""
+    from analyticbot.settings import Settings
+    from analyticbot.warehouse import open_warehouse
 
-    from models_ml import inputs
-
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-
-    class Reader:
-        def query_pl(self, sql):
-            return con.sql(sql).pl()
-
-    r = Reader()
-    out = {"posts": inputs.posts(r), "channel_daily": inputs.channel_daily(r), "churn": inputs.churn_inputs(r)}
-    con.close()
-    return out
+    os.environ["ANALYTICBOT_DATA_DIR"] = str(data_dir)
+    os.environ.pop("ANALYTICBOT_WAREHOUSE_URL", None)
+    with open_warehouse(Settings.from_env(), read_only=True) as wh:
+        return reader(wh)
 
 
 def copy_customers(churn_inputs, copies: int):
@@ -118,28 +112,31 @@ def copy_customers(churn_inputs, copies: int):
 def _train(job: str, data_dir: str, copies: int, queue) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     started = time.perf_counter()
-    data = read_inputs(Path(data_dir))
+    from models_ml import inputs as readers
+
+    reader = {"churn": readers.churn_inputs, "best_time": readers.posts}.get(job, readers.channel_daily)
+    data = read_input(Path(data_dir), reader)
     read_s = time.perf_counter() - started
     detail = {}
     if job == "churn":
         from models_ml import churn
 
-        inputs = copy_customers(data["churn"], copies) if copies > 1 else data["churn"]
+        inputs = copy_customers(data, copies) if copies > 1 else data
         as_of = churn.data_as_of(inputs)
         result = churn.train_and_evaluate(inputs, as_of=as_of)
         detail = {"rows": result.rows}
     elif job == "best_time":
         from models_ml import best_time
 
-        result = best_time.train_and_evaluate(data["posts"])
-        best_time.recommend(result.model, data["posts"], model_version="bench")
+        result = best_time.train_and_evaluate(data)
+        best_time.recommend(result.model, data, model_version="bench")
         detail = {"rows": result.rows}
     else:
         from models_ml import forecast
 
         metric = job.removeprefix("forecast_")
-        result = forecast.train_and_evaluate(data["channel_daily"], metric=metric)
-        forecast.predict(result.model, data["channel_daily"], metric=metric, model_version="bench")
+        result = forecast.train_and_evaluate(data, metric=metric)
+        forecast.predict(result.model, data, metric=metric, model_version="bench")
         detail = {"rows": result.rows}
     queue.put({"job": job, "seconds": time.perf_counter() - started, "read_s": read_s,
                "peak_rss_gb": peak_rss_gb(),
@@ -202,10 +199,9 @@ def main() -> int:
           f"largest peak RSS {peak:.2f} GB (target < 4 GB: {'met' if peak < 4 else 'NOT met'})")
 
     print("\n== scoring 100k customers ==")
-    from models_ml import churn
+    from models_ml import churn, inputs
 
-    data = read_inputs(default_dir)
-    base = data["churn"]
+    base = read_input(default_dir, inputs.churn_inputs)
     as_of = churn.data_as_of(base)
     paying = churn.scoring_population(base.periods, as_of).height
     copies = -(-100_000 // paying)

@@ -63,7 +63,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from models_ml.evaluation import GateResult, NotEnoughData, TrainingResult, fingerprint, gate, mae
+from models_ml.evaluation import (CHANNEL_STATUS_SCHEMA, GateResult, NotEnoughData, TrainingResult, fingerprint,
+                                  gate, mae)
 
 MODEL_NAME = "best_time"
 BASELINE_NAME = "channel_hour_mean"
@@ -101,8 +102,7 @@ SLOTS_SCHEMA = {
     "relative_reach_lower": pl.Float64, "relative_reach_upper": pl.Float64, "posts_observed": pl.Int32,
     "source": pl.Utf8, "model_version": pl.Utf8,
 }
-STATUS_SCHEMA = {"channel_id": pl.Int64, "model": pl.Utf8, "status": pl.Utf8, "reason": pl.Utf8,
-                 "source": pl.Utf8, "model_version": pl.Utf8}
+STATUS_SCHEMA = CHANNEL_STATUS_SCHEMA
 
 # -- features ---------------------------------------------------------------------------------------------------
 

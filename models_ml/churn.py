@@ -256,12 +256,6 @@ def features_at(inputs: ChurnInputs, keys: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def pending_cancellation(inputs: ChurnInputs, frame: pl.DataFrame) -> pl.Series:
-    """True where the customer asked to cancel after their latest payment before the cutoff and had not
-    withdrawn the request by then (computed with the features: `features_at(...)["cancel_pending"]`)."""
-    return frame["cancel_pending"].alias("pending")
-
-
 # -- the model -----------------------------------------------------------------------------------------------
 @dataclass
 class Platt:
@@ -377,7 +371,7 @@ def training_frame(inputs: ChurnInputs, as_of: datetime) -> pl.DataFrame:
         raise NotEnoughData(f"no paid period ended at least {LABEL_DAYS} days before {as_of:%Y-%m-%d}: "
                             "no churn label is known yet")
     frame = features_at(inputs, examples)
-    return frame.filter(~pending_cancellation(inputs, frame))
+    return frame.filter(~pl.col("cancel_pending"))
 
 
 def train_and_evaluate(inputs: ChurnInputs, *, as_of: datetime, seed: int = 7) -> TrainingResult:
@@ -462,10 +456,9 @@ REASONS = {
 }
 
 
-def reason_text(feature: str, value, row: dict) -> str:
-    value = None if value is None or (isinstance(value, float) and np.isnan(value)) else value
-    return _reason_text(feature, None if value is None else round(float(value), 3), row.get("gateway"),
-                        row.get("plan_code"))
+def reason_text(feature: str, value, gateway: str | None = None, plan_code: str | None = None) -> str:
+    value = None if value is None or (isinstance(value, float) and np.isnan(value)) else round(float(value), 3)
+    return _reason_text(feature, value, gateway, plan_code)
 
 
 @lru_cache(maxsize=65_536)  # scoring 100k customers repeats the same few thousand sentences
@@ -487,7 +480,7 @@ def _top_reasons(frame: pl.DataFrame, contrib: np.ndarray) -> dict[str, list]:
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :TOP_REASONS]
     rows = np.arange(n)
     values = frame.select([pl.col(c).cast(pl.Float64) for c in FEATURES]).to_numpy()
-    context = {"gateway": frame["gateway"].to_list(), "plan_code": frame["plan_code"].to_list()}
+    gateways, plans = frame["gateway"].to_list(), frame["plan_code"].to_list()
     out: dict[str, list] = {}
     for k in range(TOP_REASONS):
         j = order[:, k]
@@ -495,8 +488,7 @@ def _top_reasons(frame: pl.DataFrame, contrib: np.ndarray) -> dict[str, list]:
         value = values[rows, j]
         keep = impact > 0
         out[f"reason_{k + 1}"] = [
-            reason_text(FEATURES[j[i]], value[i], {"gateway": context["gateway"][i],
-                                                   "plan_code": context["plan_code"][i]}) if keep[i] else None
+            reason_text(FEATURES[j[i]], value[i], gateways[i], plans[i]) if keep[i] else None
             for i in range(n)]
         out[f"reason_feature_{k + 1}"] = [FEATURES[j[i]] if keep[i] else None for i in range(n)]
         out[f"reason_impact_{k + 1}"] = np.where(keep, np.round(impact, 4), np.nan).tolist()
@@ -526,7 +518,7 @@ def score(model: ChurnModel, inputs: ChurnInputs, *, as_of: datetime, model_vers
     if population.is_empty():
         return pl.DataFrame(schema=SCORES_SCHEMA)
     frame = features_at(inputs, population)
-    pending = pending_cancellation(inputs, frame).to_numpy()
+    pending = frame["cancel_pending"].to_numpy()
     if use_baseline:
         prob = model.predict_baseline(frame)
         if model.best_baseline == "recency_rule":

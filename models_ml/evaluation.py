@@ -9,10 +9,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import polars as pl
 
 
 class NotEnoughData(ValueError):
     """Too little (or degenerate) data to train or evaluate honestly; the message says what was missing."""
+
+
+# `ml.channel_model_status`: what each per-channel model (best time, both forecasts) says of each channel:
+# status ok | baseline | not_enough_data, why, and which source and version produced its rows.
+CHANNEL_STATUS_SCHEMA = {"channel_id": pl.Int64, "model": pl.Utf8, "status": pl.Utf8, "reason": pl.Utf8,
+                         "source": pl.Utf8, "model_version": pl.Utf8}
 
 
 def _binary(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

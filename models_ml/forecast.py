@@ -76,7 +76,8 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from models_ml.evaluation import NotEnoughData, TrainingResult, fingerprint, gate, mae, mape
+from models_ml.evaluation import (CHANNEL_STATUS_SCHEMA, NotEnoughData, TrainingResult, fingerprint, gate, mae,
+                                  mape)
 
 METRICS = ("subscribers", "daily_reach")
 BASELINES = {"subscribers": "last_value", "daily_reach": "seasonal_naive"}
@@ -91,10 +92,7 @@ FORECAST_SCHEMA = {
     "channel_id": pl.Int64, "metric": pl.Utf8, "date": pl.Date, "yhat": pl.Float64, "yhat_lower": pl.Float64,
     "yhat_upper": pl.Float64, "source": pl.Utf8, "model_version": pl.Utf8, "history_end": pl.Date,
 }
-STATUS_SCHEMA = {
-    "channel_id": pl.Int64, "model": pl.Utf8, "status": pl.Utf8, "reason": pl.Utf8, "source": pl.Utf8,
-    "model_version": pl.Utf8,
-}
+STATUS_SCHEMA = CHANNEL_STATUS_SCHEMA
 
 
 def _check_metric(metric: str) -> None:

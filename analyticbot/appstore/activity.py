@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Mapping
 
-import pyarrow as pa
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 from analyticbot.appstore.db import session_scope
 from analyticbot.appstore.models import ACTIVITY_KINDS, UserActivityDaily
 from analyticbot.settings import Settings
-from analyticbot.warehouse import USER_ACTIVITY, Warehouse
+from analyticbot.warehouse import USER_ACTIVITY, Warehouse, arrow_from_rows
 
 _UPSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
@@ -79,10 +78,6 @@ def load_activity(settings: Settings, wh: Warehouse) -> ActivityLoadReport:
     query = select(t.c.user_id, t.c.activity_date, *(t.c[k] for k in ACTIVITY_KINDS))
     if since is not None:
         query = query.where(t.c.activity_date >= since)
-    columns: dict[str, list] = {name: [] for name in USER_ACTIVITY.names}
     with session_scope(settings) as s:
-        for chunk in s.execute(query.execution_options(yield_per=100_000)).partitions():
-            for name, values in zip(USER_ACTIVITY.names, zip(*chunk)):
-                columns[name].extend(values)
-    table = pa.table(columns, schema=USER_ACTIVITY)
+        table = arrow_from_rows(s.execute(query).all(), USER_ACTIVITY)
     return ActivityLoadReport(since=since, rows=wh.replace_activity_from(since, table))

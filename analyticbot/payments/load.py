@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import pyarrow as pa
 from sqlalchemy import select
 
 from analyticbot.appstore.db import AppStore
 from analyticbot.appstore.models import PaymentEvent
 from analyticbot.payments.fx import csv_rates, demo_rates
 from analyticbot.settings import Settings
-from analyticbot.warehouse import PAYMENT_EVENTS, Warehouse
+from analyticbot.warehouse import PAYMENT_EVENTS, Warehouse, arrow_from_rows
 
 REORDER_WINDOW = 10_000  # ledger ids re-read below the cursor
 CHUNK = 50_000  # rows per read from the operational store and per warehouse transaction
@@ -44,9 +43,7 @@ def load_ledger(settings: Settings, wh: Warehouse) -> LedgerLoad:
                                    .order_by(PaymentEvent.ledger_id).limit(CHUNK)).all()
             if not rows:
                 break
-            columns = list(zip(*rows))
-            table = pa.Table.from_arrays([pa.array(col, type=f.type) for col, f in zip(columns, PAYMENT_EVENTS)],
-                                         schema=PAYMENT_EVENTS)
+            table = arrow_from_rows(rows, PAYMENT_EVENTS)
             report.read += len(rows)
             report.appended += wh.append_payment_events(table)
             after = rows[-1][0]

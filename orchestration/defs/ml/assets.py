@@ -18,7 +18,7 @@ import polars as pl
 
 from analyticbot.settings import Settings, get_settings
 from analyticbot.warehouse import open_warehouse
-from models_ml.evaluation import NotEnoughData, TrainingResult
+from models_ml.evaluation import CHANNEL_STATUS_SCHEMA, NotEnoughData, TrainingResult
 from models_ml.registry import ModelRegistry
 from orchestration.defs.ml.checks import beats_baseline_result, beats_baseline_spec
 from orchestration.defs.ml.tables import replace_table, replace_tables
@@ -31,8 +31,6 @@ CHANNEL_MODEL_STATUS = dg.AssetKey(["ml", "channel_model_status"])
 CHURN_SCORES = dg.AssetKey(["ml", "churn_scores"])
 ML_TABLES = [BEST_TIME_SLOTS, CHANNEL_FORECASTS, CHANNEL_MODEL_STATUS, CHURN_SCORES]
 
-STATUS_COLUMNS = {"channel_id": pl.Int64, "model": pl.String, "status": pl.String, "reason": pl.String,
-                  "source": pl.String, "model_version": pl.String}
 
 
 def _mart(name: str) -> dg.AssetKey:
@@ -145,7 +143,7 @@ def _serving(registry: ModelRegistry, name: str):
 
 
 def _status(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select([pl.col(c).cast(t) for c, t in STATUS_COLUMNS.items()])
+    return frame.select([pl.col(c).cast(t) for c, t in CHANNEL_STATUS_SCHEMA.items()])
 
 
 def _counts(frame: pl.DataFrame, *cols: str) -> dg.MetadataValue:
@@ -211,11 +209,6 @@ def channel_predictions(context: dg.AssetExecutionContext):
         **{f"serving_version/{n}": v for n, v in versions.items()}})
 
 
-def _table_exists(wh, schema: str, name: str) -> bool:
-    return wh.query_pl("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ? "
-                       "AND table_name = ?", [schema, name])["n"][0] > 0
-
-
 def _markdown(frame: pl.DataFrame) -> str:
     def cell(v) -> str:
         if isinstance(v, float):
@@ -234,8 +227,7 @@ def churn_scores(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
     The serving version scores when there is one (source "model"). Until a version has passed its gate, the
     newest trained candidate's best fitted baseline scores instead (source "baseline"; model_version names the
-    artifact that holds it). With no artifact at all the table is emptied (or left absent) and the metadata
-    says why."""
+    artifact that holds it). With no artifact at all the table is emptied and the metadata says why."""
     from models_ml import churn, inputs
 
     settings = get_settings()
@@ -252,9 +244,8 @@ def churn_scores(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             found, reason = None, str(exc)
         else:
             reason = "no churn model has been trained yet (not enough data): nothing to score with"
-        if found is None:
-            if _table_exists(wh, "ml", "churn_scores"):  # no stale scores from an earlier state
-                wh.execute("DELETE FROM ml.churn_scores")
+        if found is None:  # no stale scores from an earlier state: the table is emptied, not left as it was
+            replace_table(wh, "ml.churn_scores", pl.DataFrame(schema=churn.SCORES_SCHEMA))
             context.log.warning(reason)
             return dg.MaterializeResult(metadata={"dagster/row_count": 0, "skipped": reason,
                                                   "serving_version": "none"})
