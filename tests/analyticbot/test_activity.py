@@ -8,19 +8,15 @@ import pytest
 
 from analyticbot.appstore import channels as store
 from analyticbot.appstore.activity import RECOPY_DAYS, load_activity, record_activity
-from analyticbot.appstore.db import migrate, session_scope
-from analyticbot.settings import get_settings
+from analyticbot.appstore.db import session_scope
 from analyticbot.warehouse import open_warehouse
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def settings(request, data_dir, monkeypatch):
-    if request.param == "postgres":
-        monkeypatch.setenv("ANALYTICBOT_APP_DB_URL", request.getfixturevalue("pg_url"))
-    s = get_settings()
-    migrate(s)
-    store.upsert_user(s, 42)
-    return s
+@pytest.fixture
+def settings(settings):
+    """The migrated store (tests/analyticbot/conftest.py) with user 42."""
+    store.upsert_user(settings, 42)
+    return settings
 
 
 def _copied(settings) -> list[tuple]:

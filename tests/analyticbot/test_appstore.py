@@ -5,18 +5,6 @@ from __future__ import annotations
 import pytest
 
 from analyticbot.appstore import channels as store
-from analyticbot.appstore.db import migrate
-from analyticbot.settings import get_settings
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def settings(request, data_dir, monkeypatch):
-    if request.param == "postgres":
-        monkeypatch.setenv("ANALYTICBOT_APP_DB_URL", request.getfixturevalue("pg_url"))
-    s = get_settings()
-    migrate(s)
-    migrate(s)  # idempotent
-    return s
 
 
 def test_register_and_list_channels(settings):
