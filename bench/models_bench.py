@@ -6,8 +6,8 @@
    churn PR AUC >= 1.2 x the better baseline; best-time MAE <= 0.9 x the per-channel hourly mean; forecast MAPE
    below the naive forecast (subscribers: last value; daily reach: same weekday last week).
 2. **Cost, on `large`**: the Telegram demo at scale large (500 channels x 120 days, 200k posts; built once into
-   `--work/large`), and a churn history of 136,000 customers (twice `large`'s 68,000) made of 85 copies of the
-   default history's 1,600 customers (`--churn-copies`, ids suffixed) - the real `large` payment history takes
+   `--work/large`), and a churn history of 137,600 customers (twice `large`'s 68,000) made of 43 copies of the
+   default history's 3,200 customers (`--churn-copies`, ids suffixed) - the real `large` payment history takes
    ~11 minutes to deliver through the
    protocol code, and training cost depends on rows, not on who they are. Every model is trained in a child
    process; wall time and that process's peak RSS (VmHWM) are reported; Prophet's two worker processes are not
@@ -161,7 +161,7 @@ JOBS = ("churn", "best_time", "forecast_subscribers", "forecast_daily_reach")
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", type=Path, default=Path("/tmp/analyticbot_models_bench"))
-    parser.add_argument("--churn-copies", type=int, default=85, help="copies of the default churn history")
+    parser.add_argument("--churn-copies", type=int, default=43, help="copies of the default churn history")
     parser.add_argument("--skip-large", action="store_true")
     args = parser.parse_args()
     print(f"machine: {describe()}")

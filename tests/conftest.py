@@ -75,7 +75,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # -- the demo warehouse: the whole pipeline once per test session ---------------------------------------------
-# The default demo scale (8 channels x 120 days, 1,600 paying customers over 18 months) in a temporary data dir,
+# The default demo scale (8 channels x 120 days, 3,200 paying customers over 18 months) in a temporary data dir,
 # shared by the model tests and the model-asset tests (~100 s on 2 cores). Users that change it work on a copy.
 @dataclass
 class DemoWarehouse:

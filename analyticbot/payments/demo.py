@@ -34,14 +34,15 @@ from analyticbot.appstore.models import User
 from analyticbot.payments import click, payme
 from analyticbot.payments.catalogue import PLANS_BY_CODE, PlanSpec
 from analyticbot.payments.demo_behaviour import (CustomerTraits, Engagement, activity_days, churn_probability,
-                                                 draw_traits, renewal_fails, upgrade_or_downgrade)
+                                                 draw_traits, dunning_recovers, renewal_fails, upgrade_or_downgrade)
 from analyticbot.payments.orders import create_order
 from analyticbot.payments.stripe_events import receive_webhook
 
 HISTORY_MONTHS = 18
 # Customers per scale. `large` gives well over a million ledger events (the revenue benchmark).
-# `default` is sized for the churn model: ~4,500 labelled renewals, ~200 churns in the out-of-time test window.
-PAYMENT_SCALES = {"tiny": 30, "default": 1_600, "large": 68_000}
+# `default` is sized for the churn model: ~9,000 labelled renewals, ~450 churns in the out-of-time test window
+# (with half that, LightGBM had ~200 churns to learn from and no room to find what a linear model cannot).
+PAYMENT_SCALES = {"tiny": 30, "default": 3_200, "large": 68_000}
 # The account pinned its webhook endpoint to the basil API version on this day; earlier events are pre-basil.
 BASIL_FROM = datetime(2025, 9, 1)
 PRE_BASIL_VERSION = "2025-02-24.acacia"
@@ -321,7 +322,7 @@ class StripeCustomer(CustomerLife):
             when = due + timedelta(days=days, minutes=int(self.rng.integers(0, 600)))
             if when >= self.end:
                 return None
-            recovers = (0.55 if attempt == 2 else 0.35) * (0.7 if self.traits.card_trouble else 1.0)
+            recovers = dunning_recovers(self.traits, self.engagement.at(due), attempt)
             if self.rng.random() < recovers:
                 self._pay(sub, when, "subscription_cycle", invoice_id=invoice_id, period=period, attempt=attempt)
                 sub["status"] = "active"
@@ -485,9 +486,13 @@ class ManualPayer(CustomerLife):
         super().__init__(customer, rng, end, driver, seed, traits, engagement)
         self._seq = 0
 
+    # A payment with a failed first attempt spans up to 13 h (Payme's 12-hour timeout, then the retry): one
+    # started later than this before the end of the history would leave events after it.
+    ATTEMPT_SPAN = timedelta(hours=14)
+
     def simulate(self) -> None:
         at, plan_code = self.c.signup_at, self.c.plan_code
-        while at < self.end:
+        while at < self.end - self.ATTEMPT_SPAN:
             paid_at = self._pay(plan_code, at)
             period_end = add_months(paid_at, PLANS_BY_CODE[plan_code].interval_months)
             self.paid.append((paid_at, period_end))

@@ -9,7 +9,9 @@ each demo customer gets hidden traits that the warehouse never sees, and decisio
 - **Price sensitivity** (0..1) makes the business tier and a recent upgrade more likely to end in churn, and
   makes downgrades more likely.
 - **Card trouble** (15% of customers) makes renewal charges fail more often (Stripe dunning) and Payme / Click
-  attempts abandon or decline more often. Past failures are observed; the trait is not.
+  attempts abandon or decline more often. Past failures are observed; the trait is not. Whether Stripe's retries
+  recover a declined renewal depends on engagement (`dunning_recovers`): a customer who uses the product updates
+  the card, one who has gone quiet lets it lapse (involuntary churn).
 
 `churn_probability` is the chance a customer does not pay for the next period. Its shape is deliberately not
 linear in what is observed: auto-renewing Stripe customers keep paying while they stop using the product for a
@@ -72,10 +74,10 @@ def churn_probability(traits: CustomerTraits, engagement: float, *, manual: bool
     value = engagement - (0.9 * (0.5 + traits.price_sensitivity) if business else 0.0)
     if manual:
         # A manual payer decides every period and weighs the value they got; clearly not worth it, they go.
-        logit = -2.4 - 1.6 * value + (2.2 if value < -1.2 else 0.0)
+        logit = -2.6 - 2.2 * value + (2.5 if value < -1.0 else 0.0)
     else:
         # An auto-renewing subscriber mostly notices only after a long silence.
-        logit = -3.2 - 0.25 * value + (1.8 if engagement < SILENT_BELOW else 0.0)
+        logit = -3.4 - 0.2 * value + (2.6 if engagement < SILENT_BELOW else 0.0)
     if yearly:
         logit += 1.5
     logit += {1: 0.8, 2: 0.35}.get(periods_paid, 0.0)
@@ -90,6 +92,15 @@ def churn_probability(traits: CustomerTraits, engagement: float, *, manual: bool
 def renewal_fails(traits: CustomerTraits, rng: np.random.Generator) -> bool:
     """A Stripe renewal charge is declined (dunning starts)."""
     return bool(rng.random() < (0.25 if traits.card_trouble else 0.03))
+
+
+def dunning_recovers(traits: CustomerTraits, engagement: float, attempt: int) -> float:
+    """The chance a Stripe retry (attempt 2 or 3) succeeds: a customer who uses the product notices the failed
+    payment e-mail and updates the card; one who has gone quiet lets the subscription lapse."""
+    base = 0.55 if attempt == 2 else 0.35
+    if traits.card_trouble:
+        base *= 0.7
+    return base * (1.5 if engagement > 0.0 else 0.5 if engagement < SILENT_BELOW else 1.0)
 
 
 def upgrade_or_downgrade(traits: CustomerTraits, engagement: float, rng: np.random.Generator) -> str | None:

@@ -204,6 +204,11 @@ def test_scores_rank_customers_with_reasons(demo_warehouse):
     assert (scores["churn_probability"].diff().drop_nulls() <= 0).all()  # riskiest first
     scored = scores.filter(pl.col("status") == "scored")
     assert scored["reason_1"].null_count() == 0
+    # the one-pass scores (margin = sum of SHAP values + bias) are the model's own calibrated probabilities
+    frame = churn.features_at(inputs, churn.scoring_population(inputs.periods, as_of))
+    prob, contrib = model.predict_with_contributions(frame)
+    np.testing.assert_allclose(prob, model.predict(frame), rtol=1e-9)
+    assert contrib.shape == (frame.height, len(churn.FEATURES))
     top = scored.row(0, named=True)
     assert top["reason_feature_1"] in churn.FEATURES and top["reason_impact_1"] > 0
     impacts = [top[f"reason_impact_{k}"] for k in (1, 2, 3) if top[f"reason_impact_{k}"] is not None]
