@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: install demo test ui webhooks bench import-export summary validate clean
+.PHONY: install system-packages demo test ui webhooks api twa-url bench import-export summary validate clean
 
 # The virtual environment, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -25,7 +25,18 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
-install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+# Debian packages the tests and benchmarks drive: the headless browser for the Mini App page. Installed once;
+# needs root (as on the project's machines) or an administrator who runs the same apt-get.
+SYSTEM_PACKAGES := chromium
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "run as root: apt-get install$$missing" >&2; exit 1; fi; \
+	fi
+
+install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml system-packages
 
 ## demo: install, run the whole pipeline on the embedded DuckDB default with demo data, print what it built
 demo: install
@@ -46,6 +57,19 @@ WEBHOOKS_PORT ?= 8081
 webhooks: install
 	$(BIN)/analyticbot migrate
 	$(BIN)/uvicorn serving.webhooks:app --host $(WEBHOOKS_HOST) --port $(WEBHOOKS_PORT) --no-server-header
+
+## api: the Mini App API and page (read-only, over the published snapshot) on http://$(API_HOST):$(API_PORT)/app/
+## BOT_TOKEN signs and checks initData; without one set, a local demo token is used (never in production).
+API_HOST ?= 127.0.0.1
+API_PORT ?= 8000
+LOCAL_BOT_TOKEN := 123456:analyticbot-local-demo-token
+api: install
+	BOT_TOKEN="$${BOT_TOKEN:-$(LOCAL_BOT_TOKEN)}" $(BIN)/uvicorn serving.api:app --host $(API_HOST) --port $(API_PORT) \
+	  --no-server-header --no-access-log --log-level warning
+
+## twa-url [USER_ID=<telegram user id>]: a link that opens the page locally as that user (signed test initData)
+twa-url: install
+	@BOT_TOKEN="$${BOT_TOKEN:-$(LOCAL_BOT_TOKEN)}" $(BIN)/analyticbot twa-url --base http://$(API_HOST):$(API_PORT) $(if $(USER_ID),--user $(USER_ID))
 
 ## bench: benchmarks; figures go to bench/RESULTS.md by hand after review
 bench: install

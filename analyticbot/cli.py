@@ -193,6 +193,37 @@ def _pct(x: float | None) -> str:
     return "   n/a" if x is None else f"{x:6.1%}"
 
 
+def cmd_twa_url(settings: Settings, user_id: int | None, base: str) -> int:
+    """A link that opens the Mini App page as Telegram would (initData in the URL fragment), for `user_id`."""
+    from urllib.parse import quote
+
+    from serving.api.auth import sign_init_data
+
+    if not settings.bot_token:
+        print("configuration error: BOT_TOKEN is not set (`make twa-url` sets the local demo token)",
+              file=sys.stderr)
+        return 2
+    if user_id is None:
+        from analyticbot.snapshot import SnapshotReader, SnapshotUnavailable
+
+        try:
+            owners = SnapshotReader(settings).query(
+                "SELECT owner_user_id, count(*) AS n FROM marts.dim_channels GROUP BY owner_user_id "
+                "ORDER BY n DESC, owner_user_id LIMIT 1")
+        except SnapshotUnavailable:
+            print("no published snapshot yet: run `make demo` first, or pass --user", file=sys.stderr)
+            return 2
+        if owners.is_empty():
+            print("no channels in the published snapshot: pass --user", file=sys.stderr)
+            return 2
+        user_id = int(owners["owner_user_id"][0])
+    init_data = sign_init_data(settings.bot_token, user_id)
+    print(f"{base.rstrip('/')}/app/#tgWebAppData={quote(init_data, safe='')}&tgWebAppVersion=8.0"
+          f"&tgWebAppPlatform=web")
+    print(f"(user {user_id}; the signature is valid for {settings.api_init_data_max_age} s)", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="analyticbot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -208,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--no-run", action="store_true", help="only land the file; the sensor ingests it")
     sub.add_parser("summary", help="print channels, top posts and ERR from the published snapshot")
     sub.add_parser("migrate", help="create or upgrade the operational store")
+    twa = sub.add_parser("twa-url", help="print a local Mini App link with initData signed by BOT_TOKEN")
+    twa.add_argument("--user", type=int, help="Telegram user id (default: the owner of the most demo channels)")
+    twa.add_argument("--base", default="http://127.0.0.1:8000", help="where `make api` serves")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -230,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "summary":
         print_summary(settings)
         return 0
+    if args.command == "twa-url":
+        return cmd_twa_url(settings, args.user, args.base)
     cmd_migrate(settings)
     return 0
 

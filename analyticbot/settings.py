@@ -49,6 +49,16 @@ def _int_env(name: str, default: int | None) -> int | None:
         raise ConfigError(f"{name} must be a whole number") from None
 
 
+def _float_env(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -71,6 +81,12 @@ class Settings:
     # The payment history's own scale: its `large` (a million ledger events, ~11 min through the protocol
     # code) is for the revenue benchmark, so the large Telegram demo keeps the default payment history.
     demo_payment_scale: str = "default"
+    # The Mini App API (serving.api): how old an initData may be, the per-user rate limit, and how often the
+    # published snapshot's version is re-read (a new snapshot is served at most this many seconds late).
+    api_init_data_max_age: int = 3600
+    api_rate_per_second: float = 10.0
+    api_rate_burst: int = 40
+    api_version_ttl: float = 1.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -101,6 +117,10 @@ class Settings:
             demo_days=_int_env("ANALYTICBOT_DEMO_DAYS", None),
             demo_payment_scale=os.environ.get("ANALYTICBOT_DEMO_PAYMENT_SCALE")
             or ("tiny" if demo_scale == "tiny" else "default"),
+            api_init_data_max_age=_int_env("ANALYTICBOT_API_INIT_DATA_MAX_AGE", 3600),
+            api_rate_per_second=_float_env("ANALYTICBOT_API_RATE_PER_SECOND", 10.0),
+            api_rate_burst=_int_env("ANALYTICBOT_API_RATE_BURST", 40),
+            api_version_ttl=_float_env("ANALYTICBOT_API_VERSION_TTL", 1.0),
         )
         settings.warehouse_kind  # validate early: a typo in the URL scheme should fail at start, not mid-run
         return settings

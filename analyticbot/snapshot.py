@@ -135,13 +135,14 @@ class SnapshotReader:
         return current is not None and current != since_version
 
     @contextmanager
-    def connect(self) -> Iterator["ReadConnection"]:
-        version = self.current_version()
+    def connect(self, version: str | None = None) -> Iterator["ReadConnection"]:
+        """A read-only connection to `version` (default: the current one). A version older than the current
+        one stays readable until `KEEP` newer snapshots exist (a request that started before a swap ends on it)."""
+        version = version or self.current_version()
         if version is None:
             raise SnapshotUnavailable("no published snapshot yet: run the pipeline (make demo)")
         if self.settings.warehouse_kind == "postgres":
             with self._pg() as con:
-                con.read_only = True
                 yield ReadConnection(version, pg=con)
             return
         import duckdb
@@ -158,7 +159,9 @@ class SnapshotReader:
             return con.query(sql, params)
 
     def _pg(self):
-        return pg_connect(self.settings)
+        # Read-only for the whole session (psycopg's `read_only` only applies to transactions it opens, and these
+        # connections are autocommit): any write is refused by the server.
+        return pg_connect(self.settings, options="-c default_transaction_read_only=on")
 
 
 @dataclass

@@ -562,13 +562,14 @@ class PostgresWarehouse(Warehouse):
         self.con.close()
 
 
-def pg_connect(settings: Settings):
-    """An autocommit psycopg connection to the PostgreSQL warehouse (transactions are explicit BEGIN/COMMIT)."""
+def pg_connect(settings: Settings, options: str | None = None):
+    """An autocommit psycopg connection to the PostgreSQL warehouse (transactions are explicit BEGIN/COMMIT).
+    `options` are server settings for the session (libpq's `options`, e.g. "-c default_transaction_read_only=on")."""
     import psycopg
 
     p = settings.postgres_params()
     return psycopg.connect(host=p["host"], port=int(p["port"]), user=p["user"], password=p["password"] or None,
-                           dbname=p["dbname"], autocommit=True)
+                           dbname=p["dbname"], autocommit=True, **({"options": options} if options else {}))
 
 
 def pg_query_pl(con, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
