@@ -253,26 +253,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await channel_answer(request, authorization, if_none_match, channel_id, f"post:{message_id}",
                                     lambda con, ch: reads.post_detail(con, ch, message_id), schemas.PostDetail)
 
-    @app.get(f"{API}/channels/{{channel_id}}/heatmap", response_model=schemas.Heatmap, tags=["timing"],
-             responses=ERRORS)
-    async def heatmap(request: Request, channel_id: ChannelId, authorization: AuthHeader = None,
-                      if_none_match: IfNoneMatch = None):
-        return await channel_answer(request, authorization, if_none_match, channel_id, "heatmap",
-                                    reads.heatmap, schemas.Heatmap)
-
-    @app.get(f"{API}/channels/{{channel_id}}/best-times", response_model=schemas.BestTimes, tags=["timing"],
-             responses=ERRORS)
-    async def best_times(request: Request, channel_id: ChannelId, authorization: AuthHeader = None,
-                         if_none_match: IfNoneMatch = None):
-        return await channel_answer(request, authorization, if_none_match, channel_id, "best-times",
-                                    reads.best_times, schemas.BestTimes)
-
-    @app.get(f"{API}/channels/{{channel_id}}/forecast", response_model=schemas.Forecast, tags=["timing"],
-             responses=ERRORS)
-    async def forecast(request: Request, channel_id: ChannelId, authorization: AuthHeader = None,
+    def channel_view(route: str, build: Callable[[Any, dict], Any], model: type, summary: str) -> None:
+        """A route that answers one whole view of a channel (no parameters beyond the channel)."""
+        async def view(request: Request, channel_id: ChannelId, authorization: AuthHeader = None,
                        if_none_match: IfNoneMatch = None):
-        return await channel_answer(request, authorization, if_none_match, channel_id, "forecast",
-                                    reads.forecast, schemas.Forecast)
+            return await channel_answer(request, authorization, if_none_match, channel_id, route, build, model)
+
+        app.get(f"{API}/channels/{{channel_id}}/{route}", response_model=model, tags=["timing"], responses=ERRORS,
+                summary=summary, operation_id=route.replace("-", "_"))(view)
+
+    channel_view("heatmap", reads.heatmap, schemas.Heatmap, "Posts and reach by weekday x hour")
+    channel_view("best-times", reads.best_times, schemas.BestTimes, "The best hours to post (model output)")
+    channel_view("forecast", reads.forecast, schemas.Forecast, "Subscribers and daily reach, 30 days ahead")
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics():
