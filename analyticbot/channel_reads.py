@@ -3,7 +3,7 @@
 
 Every function takes a `ReadConnection` (a DuckDB snapshot file or the PostgreSQL marts; `?` placeholders, SQL
 that both engines run) and returns plain dicts shaped like `serving.api.schemas`. Ownership is checked by the
-caller with `owned_channel_ids` before any channel's data is read.
+caller with `owned_channels` before any channel's data is read.
 
 Model outputs (`ml.*`) may be missing from a snapshot (no model has run yet, or it failed): those reads answer
 `not_available_yet` instead of failing.
@@ -46,15 +46,11 @@ def has_table(con: ReadConnection, qualified: str) -> bool:
 
 
 # -- channels ----------------------------------------------------------------------------------------------------
-def owned_channel_ids(con: ReadConnection, user_id: int) -> frozenset[int]:
-    rows = _rows(con, "SELECT channel_id FROM marts.dim_channels WHERE owner_user_id = ?", [user_id])
-    return frozenset(r["channel_id"] for r in rows)
-
-
-def channel(con: ReadConnection, channel_id: int) -> dict | None:
+def owned_channels(con: ReadConnection, user_id: int) -> dict[int, dict]:
+    """The user's channels by id (what the ownership check and every channel read need of each)."""
     rows = _rows(con, "SELECT channel_id, title, username, time_zone, status, reach_available, owner_user_id "
-                      "FROM marts.dim_channels WHERE channel_id = ?", [channel_id])
-    return rows[0] if rows else None
+                      "FROM marts.dim_channels WHERE owner_user_id = ?", [user_id])
+    return {r["channel_id"]: r for r in rows}
 
 
 def my_channels(con: ReadConnection, user_id: int) -> list[dict]:

@@ -40,7 +40,8 @@ class AnswerCache:
         self.max_entries = max_entries
         self.version: str | None = None
         self._done: OrderedDict[str, object] = OrderedDict()
-        self._pending: dict[str, asyncio.Future] = {}
+        self._pending: dict[tuple[str, str], asyncio.Future] = {}  # by version too: never hand a waiter of the
+        # new version the answer of a read that started on the old one
         self.hits = 0
         self.misses = 0
 
@@ -60,13 +61,13 @@ class AnswerCache:
             self.hits += 1
             self._done.move_to_end(key)
             return self._done[key]
-        pending = self._pending.get(key)
+        pending = self._pending.get((version, key))
         if pending is not None:
             self.hits += 1
             return await asyncio.shield(pending)
         self.misses += 1
         future = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
+        self._pending[(version, key)] = future
         try:
             value = await compute()
         except BaseException as exc:
@@ -74,7 +75,7 @@ class AnswerCache:
             future.exception()  # retrieved: waiters re-raise it; no "never retrieved" warning when there are none
             raise
         finally:
-            self._pending.pop(key, None)
+            self._pending.pop((version, key), None)
         future.set_result(value)
         if version == self.version:
             self._done[key] = value
