@@ -78,6 +78,7 @@ bench: install
 	$(BIN)/python bench/webhooks_bench.py
 	$(BIN)/python bench/revenue_bench.py
 	$(BIN)/python bench/models_bench.py
+	$(BIN)/python bench/api_bench.py
 
 ## import-export FILE=path/to/result.json OWNER=<telegram user id> [TZ=Asia/Tashkent]
 import-export: install
