@@ -1,0 +1,181 @@
+"""Daily or weekly digests: what each owner's channels did over the period, in the owner's language, with a chart.
+
+Every number comes from `analyticbot.channel_reads` (the Mini App shows the same ones): subscribers and their
+change, posts and ERR from `overview` over the period, the best post by views in 24 h from `posts_page`. The chart
+shows the last `CHART_DAYS` days of subscribers so a one-day change has context.
+
+`due_digests` decides who gets one now: each owner picks a local hour (and a weekday for weekly digests) in their
+time zone; a digest is due from that local time for `grace` (the scheduler ticks every few minutes and may be
+late), at most once per local date (`key`, to be stored by whoever sends it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Collection, Iterable, Literal
+from zoneinfo import ZoneInfo
+
+from aiogram.types import MessageEntity
+
+from analyticbot import channel_reads
+from analyticbot.snapshot import ReadConnection
+from bot.charts import MAX_DIGEST_PANELS, digest_png
+from bot.entities import TextBuilder
+from bot.i18n import fmt_date, fmt_int, fmt_percent, fmt_signed, t
+
+Period = Literal["daily", "weekly"]
+PERIOD_DAYS = {"daily": 1, "weekly": 7}
+CHART_DAYS = 30
+
+# Fallback emoji and the custom emoji premium owners see instead. The ids belong to the bot's custom emoji sticker
+# set: these are placeholders until that set is published (any id of the set's stickers works here).
+EMOJI = {
+    "digest": ("📊", "5431577498364158238"),
+    "channel": ("📢", "5433758796289685818"),
+    "up": ("📈", "5244837092042750681"),
+    "down": ("📉", "5246762912428603768"),
+    "flat": ("👥", "5258513401784573443"),
+    "posts": ("📝", "5395444784611480792"),
+    "best": ("🔥", "5424972470023104089"),
+    "err": ("👁", "5424885441100782420"),
+}
+
+
+@dataclass
+class Digest:
+    text: str
+    entities: list[MessageEntity] = field(default_factory=list)
+    chart_png: bytes | None = None
+
+
+def period_posts(con: ReadConnection, ch: dict, date_from: date, expected: int) -> list[dict]:
+    """The channel's posts of local dates `date_from` onwards, newest first, through `posts_page` (pages of
+    `expected` posts, the period's count from `overview`, so one page is usually all of it)."""
+    if expected <= 0:
+        return []
+    found, cursor = [], None
+    limit = min(expected, channel_reads.MAX_LIMIT)
+    while True:
+        page = channel_reads.posts_page(con, ch, sort="posted_at", order="desc", limit=limit, cursor=cursor)
+        for post in page["items"]:
+            if post["posted_at_local"].date() < date_from:
+                return found
+            found.append(post)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return found
+
+
+def best_post(posts: Iterable[dict]) -> dict | None:
+    """The post with the most views at 24 h (ties: the newer message); posts younger than a day have none yet."""
+    ranked = [p for p in posts if p["views_24h"] is not None]
+    return max(ranked, key=lambda p: (p["views_24h"], p["message_id"])) if ranked else None
+
+
+def _emoji(out: TextBuilder, name: str, premium: bool) -> None:
+    fallback, custom_id = EMOJI[name]
+    out.add_custom_emoji(fallback, custom_id if premium else None)
+    out.add(" ")
+
+
+def _channel_section(out: TextBuilder, con: ReadConnection, ch: dict, days: int, lang: str, premium: bool) -> dict:
+    ov = channel_reads.overview(con, ch, days)
+    out.add("\n\n")
+    _emoji(out, "channel", premium)
+    out.add(ch["title"])
+    if ov["date_to"] is None:
+        out.add("\n" + t("digest.no_data", lang))
+        return ov
+    growth = ov["growth"] or 0
+    _emoji(out.add("\n"), "up" if growth > 0 else "down" if growth < 0 else "flat", premium)
+    change = fmt_signed(ov["growth"], lang)
+    if ov["growth_pct"] is not None:
+        change += ", " + fmt_percent(ov["growth_pct"], lang, signed=True)
+    out.add(t("digest.subscribers", lang, subscribers=fmt_int(ov["subscribers"], lang), change=change))
+    _emoji(out.add("\n"), "posts", premium)
+    out.add(t("digest.posts", lang, posts=fmt_int(ov["posts"], lang)))
+    best = best_post(period_posts(con, ch, ov["date_from"], ov["posts"]))
+    if best is not None:
+        _emoji(out.add("\n"), "best", premium)
+        out.add(t("digest.best_post", lang, views=fmt_int(best["views_24h"], lang), link=best["link"] or ""))
+    _emoji(out.add("\n"), "err", premium)
+    out.add(t("digest.err", lang, err=fmt_percent(ov["err"], lang)))
+    return {**ov, "best_post": best}
+
+
+def compose_digest(con: ReadConnection, owner_user_id: int, lang: str, period: Period = "daily",
+                   premium: bool = False) -> Digest:
+    """The owner's digest: a section per channel (by title) and a chart of subscribers of the first
+    `MAX_DIGEST_PANELS` channels. With `premium`, custom emoji entities over the fallback emoji."""
+    days = PERIOD_DAYS[period]
+    channels = sorted(channel_reads.owned_channels(con, owner_user_id).values(),
+                      key=lambda c: (c["title"], c["channel_id"]))
+    if not channels:
+        return Digest(t("digest.no_channels", lang))
+    body = TextBuilder()
+    sections = [_channel_section(body, con, ch, days, lang, premium) for ch in channels]
+    newest = max((s["date_to"] for s in sections if s["date_to"] is not None), default=None)
+    if newest is None:
+        title = t(f"digest.title.{period}", lang, date="", date_from="", date_to="")
+    elif period == "daily":
+        title = t("digest.title.daily", lang, date=fmt_date(newest, lang))
+    else:
+        title = t("digest.title.weekly", lang, date_from=fmt_date(newest - timedelta(days=days - 1), lang),
+                  date_to=fmt_date(newest, lang))
+    out = TextBuilder()
+    _emoji(out, "digest", premium)
+    out.add(title).extend(body)
+    panels = []
+    for ch in channels[:MAX_DIGEST_PANELS]:
+        daily = channel_reads.overview(con, ch, CHART_DAYS)["daily"]
+        panels.append((ch["title"], [d["date"] for d in daily], [d["subscribers"] for d in daily]))
+    return Digest(out.text, out.entities, digest_png(panels, lang))
+
+
+# -- who gets a digest now ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DigestPrefs:
+    user_id: int
+    time_zone: str
+    hour: int  # local hour, 0..23
+    period: Period = "daily"
+    weekday: int = 0  # weekly digests: Monday = 0
+    lang: str = "en"
+    premium: bool = False
+
+
+@dataclass(frozen=True)
+class DueDigest:
+    prefs: DigestPrefs
+    local_date: date
+    key: str  # store it when the digest is sent: the same key never goes out twice
+
+
+def scheduled_at(prefs: DigestPrefs, local_date: date) -> datetime:
+    """The UTC instant of the owner's hour on a local date. A wall time that a DST jump skips (02:30 on Berlin's
+    spring-forward day) maps to the instant the clock jumps over it, one that occurs twice to the first time
+    (fold=0: PEP 495's rule, which zoneinfo follows)."""
+    tz = ZoneInfo(prefs.time_zone)
+    return datetime.combine(local_date, time(prefs.hour), tzinfo=tz).astimezone(timezone.utc)
+
+
+def due_digests(now_utc: datetime, owners_prefs: Iterable[DigestPrefs], sent: Collection[str] = (),
+                grace: timedelta = timedelta(hours=1)) -> list[DueDigest]:
+    """Owners whose chosen local time passed less than `grace` ago (on their weekday, for weekly digests) and
+    whose key for that local date is not in `sent`."""
+    if now_utc.tzinfo is None:
+        raise ValueError("now_utc must be timezone-aware")
+    due = []
+    for prefs in owners_prefs:
+        local_date = now_utc.astimezone(ZoneInfo(prefs.time_zone)).date()
+        # The window may have started on the previous local date (23:30 + 1 h of grace crosses midnight).
+        for day in (local_date, local_date - timedelta(days=1)):
+            if prefs.period == "weekly" and day.weekday() != prefs.weekday:
+                continue
+            start = scheduled_at(prefs, day)
+            key = f"digest:{prefs.user_id}:{day.isoformat()}"
+            if start <= now_utc < start + grace and key not in sent:
+                due.append(DueDigest(prefs, day, key))
+                break
+    return due
