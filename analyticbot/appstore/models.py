@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, SmallInteger,
-                        String, Text)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
+                        SmallInteger, String, Text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SOURCE_KINDS = ("telethon", "export", "demo")
@@ -23,6 +23,8 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", comment="IANA zone; numbers are shown in it")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
+    blocked_at: Mapped[datetime | None] = mapped_column(
+        DateTime, nullable=True, comment="when the bot got 403 for this user's chat; cleared when they return")
 
     channels: Mapped[list["Channel"]] = relationship(back_populates="owner")
 
@@ -189,3 +191,37 @@ class UserActivityDaily(Base):
     bot_commands: Mapped[int] = mapped_column(Integer, default=0, comment="commands and button presses in the bot")
     miniapp_opens: Mapped[int] = mapped_column(Integer, default=0, comment="Mini App sessions opened")
     reports_viewed: Mapped[int] = mapped_column(Integer, default=0, comment="digests and reports opened")
+
+
+# -- the bot's outgoing queue -----------------------------------------------------------------------------
+OUTBOX_CHAT_KINDS = ("private", "group", "channel")
+OUTBOX_KINDS = ("digest", "alert", "broadcast", "reply")
+OUTBOX_STATUSES = ("queued", "sent", "failed", "dropped_blocked")
+
+
+class OutboxMessage(Base):
+    """One message the bot owes a chat, sent by `bot.outbox.OutboxSender` within Telegram's limits.
+
+    `payload` is JSON {"method": "sendMessage" | "sendPhoto" | "sendDocument", "params": {...}}. A row is marked
+    sent only after Telegram accepted it, so delivery is at least once (see `bot/outbox.py`)."""
+    __tablename__ = "bot_outbox"
+    __table_args__ = (
+        CheckConstraint("chat_kind IN ('private', 'group', 'channel')", name="ck_bot_outbox_chat_kind"),
+        CheckConstraint("kind IN ('digest', 'alert', 'broadcast', 'reply')", name="ck_bot_outbox_kind"),
+        CheckConstraint("status IN ('queued', 'sent', 'failed', 'dropped_blocked')", name="ck_bot_outbox_status"),
+        Index("ix_bot_outbox_due", "status", "not_before", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    chat_kind: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True, nullable=True,
+                                                   comment="e.g. digest:<channel>:<day>; enqueued once")
+    not_before: Mapped[datetime] = mapped_column(DateTime, comment="UTC; moved on by retry-after and backoff")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    last_error: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
