@@ -33,6 +33,8 @@ from bench.machine import describe  # noqa: E402
 from bot.watermark import WatermarkSpec, ffmpeg_exe, video_encoder, watermark_photo, watermark_video  # noqa: E402
 
 PHOTO_TARGET, VIDEO_TARGET = 0.5, 10.0
+MARKS = {"corner text": WatermarkSpec(text="© @analytic_channel", opacity=0.6),
+         "tiled text": WatermarkSpec(text="@analytic_channel", opacity=0.35, tiled=True, size=0.2)}
 
 
 def timed(run: Callable[[], object], runs: int) -> tuple[float, float]:
@@ -79,8 +81,7 @@ def bench_photo(runs: int) -> None:
     print(f"photo: 1920x1080 JPEG, {len(data) / 1e6:.1f} MB, {runs} runs")
     baseline, _ = timed(lambda: reencode_photo(data), runs)
     report("re-encode, no mark", baseline, _, None, None)
-    for name, spec in [("corner text", WatermarkSpec(text="© @analytic_channel", opacity=0.6)),
-                       ("tiled text", WatermarkSpec(text="@analytic_channel", opacity=0.35, tiled=True, size=0.2))]:
+    for name, spec in MARKS.items():
         median, worst = timed(lambda: watermark_photo(data, spec), runs)
         report(name, median, worst, PHOTO_TARGET, baseline)
 
@@ -98,8 +99,7 @@ def bench_video(runs: int, work: Path) -> None:
                                            "-pix_fmt", "yuv420p", "-c:a", "copy", "-movflags", "+faststart",
                                            str(out)), runs)
     report("re-encode, no mark", baseline, worst, None, None)
-    for name, spec in [("corner text", WatermarkSpec(text="© @analytic_channel", opacity=0.6)),
-                       ("tiled text", WatermarkSpec(text="@analytic_channel", opacity=0.35, tiled=True, size=0.2))]:
+    for name, spec in MARKS.items():
         median, worst = timed(lambda: watermark_video(src, out, spec), runs)
         report(name, median, worst, VIDEO_TARGET, baseline)
 

@@ -148,10 +148,9 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def _text_mark(text: str) -> Image.Image:
-    """White text with a dark outline (readable on any background), at a reference size, cropped tight."""
-    size = 96
-    font, stroke = _font(size), max(2, size // 16)
+def _text_mark(text: str, size: int) -> Image.Image:
+    """White text with a dark outline (readable on any background), `size` px font, cropped tight."""
+    font, stroke = _font(size), max(1, size // 16)
     left, top, right, bottom = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox(
         (0, 0), text, font=font, stroke_width=stroke)
     mark = Image.new("RGBA", (right - left, bottom - top), (0, 0, 0, 0))
@@ -163,7 +162,9 @@ def _text_mark(text: str) -> Image.Image:
 def _mark(spec: WatermarkSpec, box: tuple[int, int]) -> Image.Image:
     """The mark scaled to fit `box`, its alpha multiplied by the opacity."""
     if spec.text is not None:
-        mark = _text_mark(spec.text)
+        # Measured at a reference size, then drawn again at the size it will have, so it stays sharp.
+        mark = _text_mark(spec.text, 96)
+        mark = _text_mark(spec.text, max(6, round(96 * min(box[0] / mark.width, box[1] / mark.height))))
     else:
         with _open_image(spec.logo, max_bytes=TELEGRAM_DOWNLOAD_LIMIT, max_pixels=MAX_LOGO_PIXELS) as logo:
             mark = ImageOps.exif_transpose(logo).convert("RGBA")
@@ -237,7 +238,8 @@ def watermark_photo(data: bytes, spec: WatermarkSpec, *, max_bytes: int = TELEGR
     """
     with _open_image(data, max_bytes=max_bytes, max_pixels=max_pixels) as image:
         fmt = image.format
-        icc = image.info.get("icc_profile")
+        # A CMYK or grey profile would be wrong on the RGB output.
+        icc = image.info.get("icc_profile") if image.mode in ("RGB", "RGBA", "P", "PA") else None
         try:
             upright = ImageOps.exif_transpose(image)
             has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
@@ -365,7 +367,7 @@ def watermark_video(src_path: str | os.PathLike, dst_path: str | os.PathLike, sp
             result = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=timeout)
         except subprocess.TimeoutExpired:
             _remove(dst_path)
-            raise VideoFailed(f"Watermarking took longer than {timeout:.0f} s and was stopped.") from None
+            raise VideoFailed(f"Watermarking took longer than {timeout:g} s and was stopped.") from None
         if result.returncode != 0:
             _remove(dst_path)
             raise VideoFailed(f"ffmpeg could not watermark the video: {_summarise(result.stderr)}")
