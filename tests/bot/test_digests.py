@@ -1,0 +1,145 @@
+from datetime import datetime, timedelta, timezone
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+import pytest
+from PIL import Image
+
+from analyticbot import channel_reads
+from analyticbot.snapshot import SnapshotReader
+from bot import charts
+from bot.digests import EMOJI, DigestPrefs, compose_digest, due_digests, period_posts
+from bot.entities import TextBuilder, entity_text, utf16_len
+from bot.i18n import fmt_int, fmt_percent, fmt_signed
+
+
+# -- entities ---------------------------------------------------------------------------------------------------
+def test_utf16_len_counts_surrogate_pairs():
+    assert utf16_len("📈") == 2 and utf16_len("Ж") == 1 and utf16_len("oʻ") == 2 and utf16_len("") == 0
+
+
+def test_entity_offsets_in_utf16_units_across_emoji_cyrillic_and_uzbek():
+    out = TextBuilder().add("📊 Кухня 🍕 oʻzbek: ")
+    out.add_custom_emoji("📈", "1").add(" Obunachilar koʻpaydi ")
+    out.add_custom_emoji("👁", "2").add(" ERR 17,6 %")
+    head = TextBuilder().add("🇺🇿 Sarlavha\n")
+    head.add_custom_emoji("🔥", "3")
+    text = head.extend(out).text
+    assert [entity_text(text, e) for e in head.entities] == ["🔥", "📈", "👁"]
+    assert [e.custom_emoji_id for e in head.entities] == ["3", "1", "2"]
+    # what a code-point offset would have got wrong: the first entity's offset counts the flag as 4 units
+    assert head.entities[0].offset == utf16_len("🇺🇿 Sarlavha\n") == len("🇺🇿 Sarlavha\n") + 2
+
+
+# -- due_digests --------------------------------------------------------------------------------------------------
+def _sends(prefs: DigestPrefs, start: datetime, hours: int, step_minutes: int = 5) -> list:
+    """Every digest a scheduler ticking every `step_minutes` would send (storing keys as it goes)."""
+    sent, out = set(), []
+    now = start
+    while now < start + timedelta(hours=hours):
+        for due in due_digests(now, [prefs], sent):
+            sent.add(due.key)
+            out.append((now, due))
+        now += timedelta(minutes=step_minutes)
+    return out
+
+
+@pytest.mark.parametrize("hour", [1, 2, 3, 9])
+def test_berlin_spring_forward_sends_once_even_for_a_skipped_hour(hour):
+    prefs = DigestPrefs(1, "Europe/Berlin", hour)
+    sends = _sends(prefs, datetime(2026, 3, 28, 12, tzinfo=timezone.utc), 48)
+    assert [d.local_date.isoformat() for _, d in sends] == ["2026-03-29", "2026-03-30"]
+    sent_at = sends[0][0].astimezone(ZoneInfo("Europe/Berlin"))
+    # 02:00 does not exist on 29 March: the digest goes at 03:00 CEST, the instant the clock jumps over it
+    assert (sent_at.hour, sent_at.minute) == ((3, 0) if hour == 2 else (hour, 0))
+
+
+@pytest.mark.parametrize("hour", [1, 2, 3])
+def test_berlin_fall_back_sends_once_for_the_repeated_hour(hour):
+    prefs = DigestPrefs(1, "Europe/Berlin", hour)
+    sends = _sends(prefs, datetime(2026, 10, 24, 12, tzinfo=timezone.utc), 48)
+    assert [d.key for _, d in sends] == ["digest:1:2026-10-25", "digest:1:2026-10-26"]
+    first = sends[0][0].astimezone(ZoneInfo("Europe/Berlin"))
+    assert (first.hour, first.minute, first.fold) == (hour, 0, 0)
+
+
+def test_tashkent_daily_and_weekly_at_local_hour():
+    daily = DigestPrefs(2, "Asia/Tashkent", 9)
+    weekly = DigestPrefs(3, "Asia/Tashkent", 23, period="weekly", weekday=0)
+    start = datetime(2026, 9, 27, 0, tzinfo=timezone.utc)  # a Sunday
+    sends = [(now, d) for p in (daily, weekly) for now, d in _sends(p, start, 24 * 8)]
+    daily_times = [now for now, d in sends if d.prefs is daily]
+    assert len(daily_times) == 8 and {n.hour for n in daily_times} == {4}  # 09:00 UTC+5
+    assert [d.local_date.isoformat() for _, d in sends if d.prefs is weekly] == ["2026-09-28"]
+
+
+def test_a_late_scheduler_tick_across_local_midnight_still_sends_the_right_day():
+    prefs = DigestPrefs(4, "Asia/Tashkent", 23)
+    now = datetime(2026, 9, 28, 19, 30, tzinfo=timezone.utc)  # 00:30 on 29 September in Tashkent
+    assert due_digests(now, [prefs]) == []  # past the default hour of grace
+    due = due_digests(now, [prefs], grace=timedelta(hours=2))
+    assert [d.key for d in due] == ["digest:4:2026-09-28"]
+    assert due_digests(now, [prefs], sent={due[0].key}, grace=timedelta(hours=2)) == []
+
+
+# -- compose_digest on the demo snapshot ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def con(demo_warehouse):
+    with SnapshotReader(demo_warehouse.settings).connect() as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def owners(con):
+    return con.query("SELECT DISTINCT owner_user_id FROM marts.dim_channels ORDER BY 1").to_series().to_list()
+
+
+@pytest.mark.parametrize("period,days", [("daily", 1), ("weekly", 7)])
+@pytest.mark.parametrize("lang", ["en", "ru", "uz"])
+def test_digest_numbers_are_channel_reads_numbers(con, owners, period, days, lang):
+    for owner in owners:
+        digest = compose_digest(con, owner, lang, period)
+        for ch in channel_reads.owned_channels(con, owner).values():
+            ov = channel_reads.overview(con, ch, days)
+            assert ch["title"] in digest.text
+            assert fmt_int(ov["subscribers"], lang) in digest.text
+            assert fmt_signed(ov["growth"], lang) in digest.text
+            assert fmt_percent(ov["err"], lang) in digest.text
+            posts = [p for p in channel_reads.posts_page(con, ch, sort="views_24h", order="desc", limit=100,
+                                                         cursor=None)["items"]
+                     if p["posted_at_local"].date() >= ov["date_from"] and p["views_24h"] is not None]
+            if posts:
+                assert posts[0]["link"] in digest.text
+                assert fmt_int(posts[0]["views_24h"], lang) in digest.text
+
+
+def test_period_posts_are_the_period_ones(con, owners):
+    ch = next(iter(channel_reads.owned_channels(con, owners[0]).values()))
+    ov = channel_reads.overview(con, ch, 7)
+    posts = period_posts(con, ch, ov["date_from"], 1)  # a page of one: pagination reaches every post
+    assert posts and all(p["posted_at_local"].date() >= ov["date_from"] for p in posts)
+    assert len(posts) == len(period_posts(con, ch, ov["date_from"], ov["posts"]))
+
+
+def test_premium_digest_entities_cover_the_fallback_emoji(con, owners):
+    plain = compose_digest(con, owners[0], "uz", "weekly")
+    premium = compose_digest(con, owners[0], "uz", "weekly", premium=True)
+    assert plain.text == premium.text and plain.entities == []
+    ids = {custom_id: fallback for fallback, custom_id in EMOJI.values()}
+    assert premium.entities and all(e.type == "custom_emoji" for e in premium.entities)
+    for e in premium.entities:
+        assert entity_text(premium.text, e) == ids[e.custom_emoji_id]
+
+
+def test_digest_chart_is_a_png_of_the_expected_size(con, owners):
+    for owner in owners:
+        n = min(len(channel_reads.owned_channels(con, owner)), charts.MAX_DIGEST_PANELS)
+        image = Image.open(BytesIO(compose_digest(con, owner, "ru").chart_png))
+        image.verify()
+        w, h = charts.DIGEST_SIZE
+        assert image.format == "PNG" and image.size == (w * charts.DIGEST_DPI, round(h * n * charts.DIGEST_DPI))
+
+
+def test_digest_for_an_owner_without_channels(con):
+    digest = compose_digest(con, 1, "ru")
+    assert digest.text == "У вас пока нет подключённых каналов." and digest.chart_png is None
