@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: install system-packages demo test ui webhooks api twa-url bench import-export summary validate clean
+.PHONY: install system-packages demo test ui webhooks api twa-url bot bench import-export summary validate clean
 
 # The virtual environment, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -71,6 +71,10 @@ api: install
 twa-url: install
 	@BOT_TOKEN="$${BOT_TOKEN:-$(LOCAL_BOT_TOKEN)}" $(BIN)/analyticbot twa-url --base http://$(API_HOST):$(API_PORT) $(if $(USER_ID),--user $(USER_ID))
 
+## bot: the Telegram bot (long polling) and its outbox sender; needs BOT_TOKEN (it says so without one)
+bot: install
+	$(BIN)/python -m bot.app
+
 ## bench: benchmarks; figures go to bench/RESULTS.md by hand after review
 bench: install
 	$(BIN)/python bench/ingest_bench.py
@@ -79,6 +83,7 @@ bench: install
 	$(BIN)/python bench/revenue_bench.py
 	$(BIN)/python bench/models_bench.py
 	$(BIN)/python bench/api_bench.py
+	$(BIN)/python bench/watermark_bench.py
 
 ## import-export FILE=path/to/result.json OWNER=<telegram user id> [TZ=Asia/Tashkent]
 import-export: install

@@ -87,6 +87,8 @@ class Settings:
     api_rate_per_second: float = 10.0
     api_rate_burst: int = 40
     api_version_ttl: float = 1.0
+    # The public HTTPS address of the Mini App page (`make api` serves it at /app/): the bot's menu button.
+    miniapp_url: str | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -121,6 +123,7 @@ class Settings:
             api_rate_per_second=_float_env("ANALYTICBOT_API_RATE_PER_SECOND", 10.0),
             api_rate_burst=_int_env("ANALYTICBOT_API_RATE_BURST", 40),
             api_version_ttl=_float_env("ANALYTICBOT_API_VERSION_TTL", 1.0),
+            miniapp_url=os.environ.get("ANALYTICBOT_MINIAPP_URL") or None,
         )
         settings.warehouse_kind  # validate early: a typo in the URL scheme should fail at start, not mid-run
         return settings

@@ -109,6 +109,60 @@ MESSAGES: dict[str, dict[str, str]] = {
     "report.col.views_24h": {"en": "Views in 24 h", "ru": "Просмотры за 24 ч", "uz": "24 soatda koʻrish"},
     "report.col.er": {"en": "ER", "ru": "ER", "uz": "ER"},
     "report.col.link": {"en": "Link", "ru": "Ссылка", "uz": "Havola"},
+    # -- onboarding and help (bot/onboarding.py) --
+    "start.welcome": {
+        "en": "Hi! I am AnalyticBot: I collect your channels' posts and numbers and tell you what works.\n"
+              "Choose your language:",
+        "ru": "Привет! Я AnalyticBot: собираю посты и цифры ваших каналов и подсказываю, что работает.\n"
+              "Выберите язык:",
+        "uz": "Salom! Men AnalyticBot: kanallaringiz postlari va raqamlarini yigʻaman va nima ishlashini aytaman.\n"
+              "Tilni tanlang:",
+    },
+    "start.language_set": {
+        "en": "Language: English",
+        "ru": "Язык: русский",
+        "uz": "Til: oʻzbekcha",
+    },
+    "start.ask_time_zone": {
+        "en": "Which time zone should your numbers and digests use? Pick one or send its name, e.g. Asia/Tashkent.",
+        "ru": "В каком часовом поясе показывать цифры и сводки? Выберите или пришлите название, например Asia/Tashkent.",
+        "uz": "Raqamlar va hisobotlar qaysi vaqt mintaqasida boʻlsin? Tanlang yoki nomini yuboring, masalan Asia/Tashkent.",
+    },
+    "start.time_zone_set": {
+        "en": "Time zone: {zone}.",
+        "ru": "Часовой пояс: {zone}.",
+        "uz": "Vaqt mintaqasi: {zone}.",
+    },
+    "start.unknown_time_zone": {
+        "en": "I don't know that time zone. Pick one below or send a name like Europe/Berlin.",
+        "ru": "Не знаю такого часового пояса. Выберите ниже или пришлите название вроде Europe/Moscow.",
+        "uz": "Bunday vaqt mintaqasini bilmayman. Quyidan tanlang yoki Asia/Tashkent kabi nom yuboring.",
+    },
+    "help.text": {
+        "en": "/start – language and time zone\n/help – this message",
+        "ru": "/start – язык и часовой пояс\n/help – эта подсказка",
+        "uz": "/start – til va vaqt mintaqasi\n/help – shu yordam",
+    },
+    "unknown.command": {
+        "en": "I didn't understand that. Send /help to see what I can do.",
+        "ru": "Не понял. Отправьте /help, чтобы узнать, что я умею.",
+        "uz": "Tushunmadim. Nimalar qila olishimni bilish uchun /help yuboring.",
+    },
+    "command.start": {
+        "en": "Language and time zone",
+        "ru": "Язык и часовой пояс",
+        "uz": "Til va vaqt mintaqasi",
+    },
+    "command.help": {
+        "en": "What the bot can do",
+        "ru": "Что умеет бот",
+        "uz": "Bot nimalar qila oladi",
+    },
+    "menu.open_app": {
+        "en": "Open",
+        "ru": "Открыть",
+        "uz": "Ochish",
+    },
 }
 
 WEEKDAYS = {  # Monday first, as `date.weekday()` and the heatmap's weekday column count

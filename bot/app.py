@@ -1,0 +1,86 @@
+"""The bot process: aiogram long polling, and the outbox sender beside it (`make bot`).
+
+Handlers get the operational store as `store` (aiogram passes dispatcher workflow data to handlers by name).
+Everything the bot sends on its own (digests, alerts, broadcasts) goes through `bot.outbox`, which paces it
+within Telegram's limits; direct replies to a command are answered at once.
+
+Webhook mode: the same dispatcher can serve updates from `aiogram.webhook.aiohttp_server.SimpleRequestHandler`
+behind HTTPS (Telegram's `setWebhook` with a secret token); long polling needs no public address, which is why
+`make bot` uses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand, MenuButtonWebApp, WebAppInfo
+
+from analyticbot.appstore.db import AppStore, migrate
+from analyticbot.settings import ConfigError, Settings, get_settings
+from bot import onboarding
+from bot.i18n import LANGS, t
+from bot.outbox import OutboxSender
+
+log = logging.getLogger("analyticbot.bot")
+COMMANDS = ("start", "help")
+
+
+def create_dispatcher(store: AppStore) -> Dispatcher:
+    dp = Dispatcher(storage=MemoryStorage(), store=store)
+    dp.include_router(onboarding.router())
+    dp.include_router(onboarding.fallback_router())
+    return dp
+
+
+async def configure(bot: Bot, settings: Settings) -> None:
+    """The command list in each language, and the menu button that opens the Mini App (when its public HTTPS
+    address is configured: Telegram opens only https:// Mini Apps)."""
+    for lang in LANGS:
+        await bot.set_my_commands([BotCommand(command=c, description=t(f"command.{c}", lang)) for c in COMMANDS],
+                                  language_code=None if lang == "en" else lang)
+    if settings.miniapp_url:
+        await bot.set_chat_menu_button(menu_button=MenuButtonWebApp(
+            text=t("menu.open_app", "en"), web_app=WebAppInfo(url=settings.miniapp_url)))
+    else:
+        log.warning("ANALYTICBOT_MINIAPP_URL is not set: no menu button opens the Mini App")
+
+
+async def run(settings: Settings) -> None:
+    migrate(settings)
+    store = AppStore(settings)
+    bot = Bot(token=settings.require("bot_token"))
+    dp = create_dispatcher(store)
+    stop = asyncio.Event()
+    sender = OutboxSender(store, bot)
+    try:
+        await configure(bot, settings)
+        sending = asyncio.create_task(sender.run(stop))
+        await dp.start_polling(bot, handle_signals=True)
+    finally:
+        stop.set()
+        if "sending" in locals():
+            await sending
+        await bot.session.close()
+        store.dispose()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = get_settings()
+        settings.require("bot_token")
+    except ConfigError as exc:
+        print(f"{exc}. Create a bot with @BotFather in Telegram, then run: BOT_TOKEN=<its token> make bot\n"
+              "Optional: ANALYTICBOT_MINIAPP_URL=https://<your host>/app/ for the menu button that opens the "
+              "Mini App (served by `make api`).", file=sys.stderr)
+        return 2
+    asyncio.run(run(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
