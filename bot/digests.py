@@ -51,11 +51,12 @@ class Digest:
 
 def period_posts(con: ReadConnection, ch: dict, date_from: date, expected: int) -> list[dict]:
     """The channel's posts of local dates `date_from` onwards, newest first, through `posts_page` (pages of
-    `expected` posts, the period's count from `overview`, so one page is usually all of it)."""
+    `expected` + 1 posts, the period's count from `overview` and one older post that ends the search: one read
+    instead of a second page to learn that the period is over)."""
     if expected <= 0:
         return []
     found, cursor = [], None
-    limit = min(expected, channel_reads.MAX_LIMIT)
+    limit = min(expected + 1, channel_reads.MAX_LIMIT)
     while True:
         page = channel_reads.posts_page(con, ch, sort="posted_at", order="desc", limit=limit, cursor=cursor)
         for post in page["items"]:

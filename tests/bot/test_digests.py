@@ -116,7 +116,7 @@ def test_digest_numbers_are_channel_reads_numbers(con, owners, period, days, lan
 def test_period_posts_are_the_period_ones(con, owners):
     ch = next(iter(channel_reads.owned_channels(con, owners[0]).values()))
     ov = channel_reads.overview(con, ch, 7)
-    posts = period_posts(con, ch, ov["date_from"], 1)  # a page of one: pagination reaches every post
+    posts = period_posts(con, ch, ov["date_from"], 1)  # pages of two: pagination reaches every post
     assert posts and all(p["posted_at_local"].date() >= ov["date_from"] for p in posts)
     assert len(posts) == len(period_posts(con, ch, ov["date_from"], ov["posts"]))
 
