@@ -6,7 +6,6 @@ import pytest
 from PIL import Image
 
 from analyticbot import channel_reads
-from analyticbot.snapshot import SnapshotReader
 from bot import charts
 from bot.digests import EMOJI, DigestPrefs, compose_digest, due_digests, period_posts
 from bot.entities import TextBuilder, entity_text, utf16_len
@@ -83,12 +82,6 @@ def test_a_late_scheduler_tick_across_local_midnight_still_sends_the_right_day()
 
 
 # -- compose_digest on the demo snapshot ------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def con(demo_warehouse):
-    with SnapshotReader(demo_warehouse.settings).connect() as c:
-        yield c
-
-
 @pytest.fixture(scope="module")
 def owners(con):
     return con.query("SELECT DISTINCT owner_user_id FROM marts.dim_channels ORDER BY 1").to_series().to_list()

@@ -7,15 +7,8 @@ import pytest
 from PIL import Image
 
 from analyticbot import channel_reads
-from analyticbot.snapshot import SnapshotReader
 from bot import charts
 from bot.reports import DAILY_SHEET_COLUMNS, POST_SHEET_COLUMNS, all_posts, build_report, top_posts
-
-
-@pytest.fixture(scope="module")
-def con(demo_warehouse):
-    with SnapshotReader(demo_warehouse.settings).connect() as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
