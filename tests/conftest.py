@@ -74,6 +74,30 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return d
 
 
+@pytest.fixture
+def store(data_dir):
+    """The operational store, migrated, in the test's own data dir (SQLite)."""
+    from analyticbot.appstore.db import AppStore, migrate
+
+    migrate()
+    app_store = AppStore()
+    yield app_store
+    app_store.dispose()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def wh(request, data_dir, monkeypatch):
+    """An empty warehouse with its schemas, on each engine."""
+    from analyticbot.settings import get_settings
+    from analyticbot.warehouse import open_warehouse
+
+    if request.param == "postgres":
+        monkeypatch.setenv("ANALYTICBOT_WAREHOUSE_URL", request.getfixturevalue("pg_url"))
+    with open_warehouse(get_settings()) as w:
+        w.ensure_schemas()
+        yield w
+
+
 # -- the demo warehouse: the whole pipeline once per test session ---------------------------------------------
 # The default demo scale (8 channels x 120 days, 3,200 paying customers over 18 months) in a temporary data dir,
 # shared by the model tests and the model-asset tests (~100 s on 2 cores). Users that change it work on a copy.

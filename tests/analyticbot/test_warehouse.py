@@ -6,9 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from analyticbot.settings import get_settings
 from analyticbot.telegram.contract import RawBatch
-from analyticbot.warehouse import open_warehouse
 
 T0 = datetime(2026, 6, 1, 12, 0)
 
@@ -28,15 +26,6 @@ def _snap(mid: int, minutes: int, views: int, **kw) -> dict:
 
 def batch(posts=(), snaps=()) -> RawBatch:
     return RawBatch.from_rows({"telegram_posts": posts, "telegram_post_snapshots": snaps})
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def wh(request, data_dir, monkeypatch):
-    if request.param == "postgres":
-        monkeypatch.setenv("ANALYTICBOT_WAREHOUSE_URL", request.getfixturevalue("pg_url"))
-    with open_warehouse(get_settings()) as w:
-        w.ensure_schemas()
-        yield w
 
 
 def test_reingesting_the_same_batch_adds_nothing(wh):

@@ -8,19 +8,10 @@ import asyncio
 import pytest
 from aiogram.types import Update
 
-from analyticbot.appstore.db import AppStore, migrate
 from analyticbot.appstore.models import User
 from bot.app import configure, create_dispatcher
 from bot.i18n import LANGS, t
 from tests.bot.fake_telegram import (FakeTelegramSession, T0, chat_json, make_bot, private_message, user_json)
-
-
-@pytest.fixture
-def store(data_dir):
-    migrate()
-    s = AppStore()
-    yield s
-    s.dispose()
 
 
 def callback(data: str, *, user_id: int = 1001, language_code: str = "en") -> Update:

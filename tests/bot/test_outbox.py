@@ -21,15 +21,6 @@ EPS = 1e-6  # float slack on 1.8e9-second timestamps
 
 
 @pytest.fixture
-def store(data_dir):
-    settings = get_settings()
-    migrate(settings)
-    store = AppStore(settings)
-    yield store
-    store.dispose()
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

@@ -30,14 +30,6 @@ NOW = datetime(2026, 7, 1, tzinfo=timezone.utc)
 
 # -- the ml table writer -----------------------------------------------------------------------------------------
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def wh(request, data_dir, monkeypatch):
-    if request.param == "postgres":
-        monkeypatch.setenv("ANALYTICBOT_WAREHOUSE_URL", request.getfixturevalue("pg_url"))
-    with open_warehouse(get_settings()) as w:
-        w.ensure_schemas()
-        yield w
-
 
 def _frame(n: int) -> pl.DataFrame:
     return pl.DataFrame({

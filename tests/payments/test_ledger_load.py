@@ -8,7 +8,7 @@ from datetime import date, datetime
 import pyarrow as pa
 import pytest
 
-from analyticbot.appstore.db import AppStore, migrate
+from analyticbot.appstore.db import AppStore
 from analyticbot.payments.fx import FxFormatError, csv_rates, demo_rates
 from analyticbot.payments.ledger import record_event
 from analyticbot.payments.load import load_fx, load_ledger
@@ -21,14 +21,6 @@ def _record(store: AppStore, keys: list[str]) -> None:
         for key in keys:
             record_event(s, gateway="payme", event_key=key, event_type="payme.created", source="webhook",
                          occurred_at=datetime(2026, 1, 1), payload={"k": key})
-
-
-@pytest.fixture
-def store(data_dir):
-    migrate()
-    store = AppStore()
-    yield store
-    store.dispose()
 
 
 def test_ledger_load_is_incremental_and_rerunnable(store):

@@ -9,14 +9,14 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import dagster as dg
 import pytest
 import stripe
 from sqlalchemy import select
 
-from analyticbot.appstore.db import AppStore, migrate
+from analyticbot.appstore.db import AppStore
 from analyticbot.appstore.models import PaymentEvent, PaymentQuarantine
 from analyticbot.payments.stripe_events import HANDLED_TYPES, receive_webhook
 from analyticbot.payments.stripe_pull import (OVERLAP, StripeAccessError, content_hash, list_items, make_client,
@@ -87,12 +87,6 @@ def ts(value: datetime) -> int:
 
 
 # -- fixtures -------------------------------------------------------------------------------------------------
-@pytest.fixture
-def store(data_dir: Path) -> Iterator[AppStore]:
-    migrate()
-    app = AppStore(get_settings())
-    yield app
-    app.dispose()
 
 
 def client_for(base_url: str, api_key: str = API_KEY) -> stripe.StripeClient:
