@@ -55,14 +55,14 @@ async def run(settings: Settings) -> None:
     bot = Bot(token=settings.require("bot_token"))
     dp = create_dispatcher(store)
     stop = asyncio.Event()
-    sender = OutboxSender(store, bot)
+    sending: asyncio.Task | None = None
     try:
         await configure(bot, settings)
-        sending = asyncio.create_task(sender.run(stop))
+        sending = asyncio.create_task(OutboxSender(store, bot).run(stop))
         await dp.start_polling(bot, handle_signals=True)
     finally:
         stop.set()
-        if "sending" in locals():
+        if sending is not None:
             await sending
         await bot.session.close()
         store.dispose()
