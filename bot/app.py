@@ -21,7 +21,9 @@ from aiogram.types import BotCommand, MenuButtonWebApp, WebAppInfo
 
 from analyticbot.appstore.db import AppStore, migrate
 from analyticbot.settings import ConfigError, Settings, get_settings
+from analyticbot.snapshot import SnapshotReader
 from bot import onboarding
+from bot.context import AccountMiddleware
 from bot.i18n import LANGS, t
 from bot.outbox import OutboxSender
 
@@ -29,9 +31,23 @@ log = logging.getLogger("analyticbot.bot")
 COMMANDS = ("start", "help")
 
 
-def create_dispatcher(store: AppStore) -> Dispatcher:
-    dp = Dispatcher(storage=MemoryStorage(), store=store)
-    dp.include_router(onboarding.router())
+def feature_routers() -> list:
+    """One router per feature, in the order they get an update; the fallback (unknown input) comes last."""
+    return [onboarding.router()]
+
+
+def create_dispatcher(store: AppStore, snapshots: SnapshotReader | None = None,
+                      settings: Settings | None = None) -> Dispatcher:
+    """The dispatcher with every feature. Handlers get `store`, `snapshots` and `settings` from here, and
+    `account` and `lang` from `AccountMiddleware`, by parameter name."""
+    settings = settings or store.settings
+    dp = Dispatcher(storage=MemoryStorage(), store=store, settings=settings,
+                    snapshots=snapshots or SnapshotReader(settings))
+    accounts = AccountMiddleware(store)
+    dp.message.outer_middleware(accounts)
+    dp.callback_query.outer_middleware(accounts)
+    for r in feature_routers():
+        dp.include_router(r)
     dp.include_router(onboarding.fallback_router())
     return dp
 
@@ -53,7 +69,7 @@ async def run(settings: Settings) -> None:
     migrate(settings)
     store = AppStore(settings)
     bot = Bot(token=settings.require("bot_token"))
-    dp = create_dispatcher(store)
+    dp = create_dispatcher(store, SnapshotReader(settings), settings)
     stop = asyncio.Event()
     sending: asyncio.Task | None = None
     try:

@@ -7,6 +7,8 @@ Uzbek Latin uses U+02BB (ʻ) in oʻ and gʻ and U+02BC (ʼ) for the tutuq belgis
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import date
 
 LANGS = ("en", "ru", "uz")
@@ -164,6 +166,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "uz": "Ochish",
     },
 }
+
+
+
+def _merge_feature_catalogues() -> None:
+    """Each feature keeps its words in `bot/locales/<feature>.py` (a `MESSAGES` dict like the one above), so a
+    feature's texts sit next to its other files in review. A key defined twice is a mistake, not an override."""
+    from bot import locales
+
+    for info in sorted(pkgutil.iter_modules(locales.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"bot.locales.{info.name}")
+        for key, texts in module.MESSAGES.items():
+            if key in MESSAGES:
+                raise RuntimeError(f"message key {key!r} in bot/locales/{info.name}.py is already defined")
+            MESSAGES[key] = texts
+
+
+_merge_feature_catalogues()
 
 WEEKDAYS = {  # Monday first, as `date.weekday()` and the heatmap's weekday column count
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),

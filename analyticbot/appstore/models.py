@@ -15,8 +15,19 @@ class Base(DeclarativeBase):
     pass
 
 
+USER_ROLES = ("owner", "admin")
+DIGEST_PERIODS = ("daily", "weekly", "off")
+
+
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'admin')", name="ck_users_role"),
+        CheckConstraint("digest_period IN ('daily', 'weekly', 'off')", name="ck_users_digest_period"),
+        CheckConstraint("digest_hour BETWEEN 0 AND 23", name="ck_users_digest_hour"),
+        CheckConstraint("digest_weekday BETWEEN 0 AND 6", name="ck_users_digest_weekday"),
+        CheckConstraint("watermark_opacity BETWEEN 5 AND 100", name="ck_users_watermark_opacity"),
+    )
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False,
                                          comment="Telegram user id")
@@ -25,6 +36,19 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
     blocked_at: Mapped[datetime | None] = mapped_column(
         DateTime, nullable=True, comment="when the bot got 403 for this user's chat; cleared when they return")
+    role: Mapped[str] = mapped_column(String(8), default="owner", comment="owner | admin (admin commands)")
+    # digests: daily, weekly (on digest_weekday, Monday = 0) or off, at digest_hour in the user's time zone
+    digest_period: Mapped[str] = mapped_column(String(8), default="daily")
+    digest_hour: Mapped[int] = mapped_column(SmallInteger, default=9)
+    digest_weekday: Mapped[int] = mapped_column(SmallInteger, default=0)
+    alerts_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # local hours [start, end) in which alerts wait; both None = no quiet hours; start > end wraps midnight
+    quiet_start_hour: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    quiet_end_hour: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    watermark_text: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    watermark_position: Mapped[str] = mapped_column(String(16), default="bottom-right")
+    watermark_opacity: Mapped[int] = mapped_column(SmallInteger, default=50, comment="percent, 5..100")
+    watermark_tile: Mapped[bool] = mapped_column(Boolean, default=False)
 
     channels: Mapped[list["Channel"]] = relationship(back_populates="owner")
 
@@ -225,3 +249,31 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(512), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+# -- admin and privacy ------------------------------------------------------------------------------------
+class AdminAuditLog(Base):
+    """Every admin action (bot commands, admin panel): who, what, on whom, when. Append-only."""
+    __tablename__ = "admin_audit_log"
+
+    id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    admin_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(32), comment="e.g. broadcast, user_lookup")
+    target: Mapped[str | None] = mapped_column(String(64), nullable=True, comment="e.g. the looked-up user id")
+    detail: Mapped[str] = mapped_column(Text, default="{}", comment="JSON")
+    source: Mapped[str] = mapped_column(String(16), default="bot", comment="bot | admin_panel")
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class ErasureRequest(Base):
+    """A user asked to be deleted (/deleteme). The store rows go at once; the next pipeline run removes the user's
+    and these channels' rows from the warehouse and the published snapshot and sets `purged_at`.
+
+    Kept after the user row is gone (it holds ids only, no content): it is how the pipeline knows what to purge."""
+    __tablename__ = "erasure_requests"
+
+    id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    channel_ids: Mapped[str] = mapped_column(Text, comment="JSON list of bare channel ids owned at deletion")
+    requested_at: Mapped[datetime] = mapped_column(DateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -14,8 +14,10 @@ from analyticbot.appstore.models import Plan
 
 UZS_PER_TIYIN = 100  # Payme counts in tiyin; Click sends UZS with two decimals.
 
-BASE_FEATURES = ("channel_stats", "reach_curves", "err_er")
-PRO_FEATURES = BASE_FEATURES + ("best_time", "digests", "alerts", "csv_export")
+# Digests and reports are the product itself (most owners only ever read the bot), so every plan has them;
+# content protection and custom emoji in digests are what a paid plan adds in the bot.
+BASE_FEATURES = ("channel_stats", "reach_curves", "err_er", "digests", "reports")
+PRO_FEATURES = BASE_FEATURES + ("best_time", "alerts", "csv_export", "watermark", "custom_emoji")
 BUSINESS_FEATURES = PRO_FEATURES + ("forecasts", "competitor_channels", "team_access", "priority_support")
 
 
