@@ -179,3 +179,16 @@ def digest_png(panels: Sequence[tuple[str, Sequence[date], Sequence[float | None
     if figure is None:
         figure = cache[len(panels)] = _DigestFigure(len(panels))
     return figure.render(panels, lang)
+
+
+def decay_png(decay: Sequence[dict], lang: str, title: str = "") -> bytes:
+    """One post's views by age in hours (`channel_reads.post_detail`'s decay curve), for /post."""
+    fig = new_figure(6, 3)
+    ax = fig.add_subplot()
+    _style(ax)
+    ax.plot([d["age_hours"] for d in decay], [d["views"] for d in decay], color=LINE, lw=1.8, marker="o", ms=3)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_int(v, lang)))
+    ax.set_xlabel(t("chart.decay", lang), fontsize=8)
+    ax.set_title(title, fontsize=10, loc="left")
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.16, top=0.88)
+    return to_png(fig)
