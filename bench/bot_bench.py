@@ -4,7 +4,7 @@ The default demo has 6 owners (8 channels); the owner list is those 6 cycled to 
 published snapshot, with languages and periods cycled too. Each worker process opens one read-only connection
 and composes its share with `bot.digests.compose_digest` (reads, text, entities, PNG chart); nothing is sent.
 
-    python bench/bot_bench.py [--owners 10000] [--workers 2] [--work /tmp/analyticbot_api_bench]
+    python bench/bot_bench.py [--owners 10000] [--workers 2] [--work /tmp/analyticbot_api_bench | --data-dir DIR]
 """
 
 from __future__ import annotations
@@ -48,11 +48,15 @@ def main() -> None:
     parser.add_argument("--owners", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("/tmp/analyticbot_api_bench"))
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="a data dir with a published snapshot to read instead of building one in --work")
     args = parser.parse_args()
     from bench.models_bench import build_demo
 
-    data_dir = args.work / "data"
-    build_demo(data_dir, "default", "default")
+    data_dir = args.data_dir
+    if data_dir is None:
+        data_dir = args.work / "data"
+        build_demo(data_dir, "default", "default")
     os.environ["ANALYTICBOT_DATA_DIR"] = str(data_dir)
     from analyticbot.snapshot import SnapshotReader
     from analyticbot.settings import get_settings
