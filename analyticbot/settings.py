@@ -73,6 +73,14 @@ class Settings:
     stripe_api_base: str | None = None  # a local Stripe-compatible server (tests, benchmarks); None = Stripe
     payme_merchant_key: str | None = field(default=None, repr=False)
     click_service_id: int | None = None
+    # Checkout links (bot /upgrade): the merchant ids are public (they appear in every payment link); a gateway
+    # whose ids or keys are missing is not offered.
+    payme_merchant_id: str | None = None
+    click_merchant_id: int | None = None
+    # Where a payer lands after paying; None = the bot's own t.me link.
+    payment_return_url: str | None = None
+    stripe_success_url: str | None = None
+    stripe_cancel_url: str | None = None
     click_secret_key: str | None = field(default=None, repr=False)
     fx_rates_csv: Path | None = None  # daily rates from a real source; the demo rates fill the rest
     demo_seed: int = 7
@@ -113,6 +121,11 @@ class Settings:
             payme_merchant_key=_secret("PAYME_MERCHANT_KEY"),
             click_service_id=_int_env("CLICK_SERVICE_ID", None),
             click_secret_key=_secret("CLICK_SECRET_KEY"),
+            payme_merchant_id=os.environ.get("PAYME_MERCHANT_ID") or None,
+            click_merchant_id=_int_env("CLICK_MERCHANT_ID", None),
+            payment_return_url=os.environ.get("ANALYTICBOT_PAYMENT_RETURN_URL") or None,
+            stripe_success_url=os.environ.get("ANALYTICBOT_STRIPE_SUCCESS_URL") or None,
+            stripe_cancel_url=os.environ.get("ANALYTICBOT_STRIPE_CANCEL_URL") or None,
             fx_rates_csv=Path(os.environ["ANALYTICBOT_FX_CSV"]) if os.environ.get("ANALYTICBOT_FX_CSV") else None,
             demo_seed=_int_env("ANALYTICBOT_DEMO_SEED", 7),
             demo_scale=demo_scale,

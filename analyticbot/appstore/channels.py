@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from analyticbot.appstore.db import session_scope
 from analyticbot.appstore.models import SOURCE_KINDS, Channel, Plan, User
@@ -24,6 +25,7 @@ class ChannelInfo:
     time_zone: str | None
     active: bool
     status: str
+    registered_at: datetime | None = None
 
 
 def upsert_user(settings: Settings | None, user_id: int, *, language: str | None = None,
@@ -122,3 +124,73 @@ def mirror_tables(settings: Settings | None) -> dict[str, pa.Table]:
         "app_users": pa.Table.from_pylist(users, schema=APP_MIRROR["app_users"]),
         "app_channels": pa.Table.from_pylist(channels, schema=APP_MIRROR["app_channels"]),
     }
+
+
+# -- the bot's side: connecting, listing and disconnecting channels inside the caller's transaction ---------------
+CLAIM_CONNECTED, CLAIM_REACTIVATED, CLAIM_UNCHANGED = "connected", "reactivated", "unchanged"
+CLAIM_OTHER_OWNER, CLAIM_LIMIT = "other_owner", "limit"
+
+
+def bare_channel_id(bot_api_chat_id: int) -> int | None:
+    """Telegram's bare channel id (PeerChannel.channel_id) from a Bot API id -100XXXXXXXXXX; None for other chats."""
+    if bot_api_chat_id >= -10**12:
+        return None
+    return -bot_api_chat_id - 10**12
+
+
+def ensure_user(session: Session, user_id: int, language: str) -> bool:
+    """Register a user on first contact (a channel connected before /start, a payment); True if new. A known
+    user keeps the language they chose."""
+    if session.get(User, user_id) is not None:
+        return False
+    session.add(User(user_id=user_id, language=language, time_zone="UTC", created_at=datetime.utcnow()))
+    session.flush()
+    return True
+
+
+def active_channel_count(session: Session, owner_user_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Channel).where(
+        Channel.owner_user_id == owner_user_id, Channel.active.is_(True))) or 0
+
+
+def claim_channel(session: Session, *, channel_id: int, owner_user_id: int, title: str, username: str | None,
+                  max_channels: int, source_kind: str = "telethon") -> str:
+    """Connect a channel for `owner_user_id` if it is not another owner's and their plan has room.
+
+    Returns one of CLAIM_*: a channel of another owner is never touched (and nothing of it is returned); the limit
+    counts active channels, so re-activating a disconnected channel needs room as well."""
+    ch = session.get(Channel, channel_id)
+    if ch is not None and ch.owner_user_id != owner_user_id:
+        return CLAIM_OTHER_OWNER
+    if ch is not None and ch.active:
+        ch.title, ch.username = title, username or ch.username
+        return CLAIM_UNCHANGED
+    if active_channel_count(session, owner_user_id) >= max_channels:
+        return CLAIM_LIMIT
+    _upsert_channel(session, channel_id=channel_id, owner_user_id=owner_user_id, title=title,
+                    source_kind=source_kind, username=username)
+    return CLAIM_CONNECTED if ch is None else CLAIM_REACTIVATED
+
+
+def deactivate_channel(session: Session, channel_id: int, owner_user_id: int | None = None) -> ChannelInfo | None:
+    """Stop ingesting a channel (never deletes: its history stays until the owner deletes it). With
+    `owner_user_id`, only that owner's channel. Returns the channel as it was, or None when there was no such
+    (owned, active) channel."""
+    ch = session.get(Channel, channel_id)
+    if ch is None or not ch.active or (owner_user_id is not None and ch.owner_user_id != owner_user_id):
+        return None
+    info = _info(ch)
+    ch.active = False
+    return info
+
+
+def owned_channels(session: Session, owner_user_id: int) -> list[ChannelInfo]:
+    """An owner's channels, active first, then by when they were connected."""
+    q = (select(Channel).where(Channel.owner_user_id == owner_user_id)
+         .order_by(Channel.active.desc(), Channel.registered_at, Channel.channel_id))
+    return [_info(c) for c in session.scalars(q)]
+
+
+def _info(c: Channel) -> ChannelInfo:
+    return ChannelInfo(c.channel_id, c.owner_user_id, c.title, c.username, c.source_kind, c.time_zone, c.active,
+                       c.status, c.registered_at)

@@ -2,7 +2,8 @@
 
 The real `stripe` client talks to it over HTTP (point `STRIPE_API_BASE` / `base_addresses={"api": url}` at it),
 so what is exercised is the client's own request encoding, auth header, pagination and retries, not a mock of
-them. It serves `GET /v1/events`, `/v1/subscriptions` and `/v1/invoices` the way Stripe does:
+them. It serves `GET /v1/events`, `/v1/subscriptions` and `/v1/invoices` the way Stripe does (and
+`POST /v1/checkout/sessions`, see `create_checkout_session`):
 
 - the list envelope `{"object": "list", "data": [...], "has_more": ..., "url": "/v1/events"}`, pretty-printed;
 - newest first (by `created`, then id), `limit` 1..100 (default 10), `starting_after`, `created` /
@@ -82,6 +83,7 @@ class StripeAPIServer:
         self._data: dict[str, dict[str, dict]] = {name: {} for name in RESOURCES}
         self._sorted: dict[str, _Sorted | None] = {name: None for name in RESOURCES}
         self._failures: list[_Failure] = []
+        self._sessions = 0  # checkout sessions created
         for name, objects in (("events", events), ("subscriptions", subscriptions), ("invoices", invoices)):
             self.put(name, *objects)
         self._httpd: ThreadingHTTPServer | None = None
@@ -165,11 +167,7 @@ class StripeAPIServer:
 
     def answer(self, path: str, params: dict[str, str], authorization: str | None) -> tuple[int, dict, dict]:
         """(status, body, extra headers) for one GET."""
-        if not self._authorised(authorization):
-            shown = authorization.rsplit(" ", 1)[-1] if authorization else ""
-            masked = f"{shown[:8]}{'*' * max(len(shown) - 12, 0)}{shown[-4:]}" if len(shown) > 12 else "***"
-            raise StripeAPIError(401, f"Invalid API Key provided: {masked}" if authorization else
-                                 "You did not provide an API key.")
+        self._check_auth(authorization)
         failure = self._take_failure(path)
         if failure is not None:
             headers = {} if failure.should_retry is None else {
@@ -182,6 +180,45 @@ class StripeAPIServer:
         if path.count("/") != 2 or resource not in RESOURCES:
             raise StripeAPIError(404, f"Unrecognized request URL (GET: {path}).")
         return 200, self._list(resource, params), {}
+
+    def create_checkout_session(self, form: dict[str, str], authorization: str | None) -> tuple[int, dict, dict]:
+        """POST /v1/checkout/sessions: checks the form-encoded parameters the way Stripe does for the fields
+        AnalyticBot sends, and answers a Checkout Session object (`object: "checkout.session"`, status open)."""
+        self._check_auth(authorization)
+        failure = self._take_failure("/v1/checkout/sessions")
+        if failure is not None:
+            raise StripeAPIError(failure.status, "An unknown error occurred (injected by the fake).",
+                                 type_="api_error")
+        mode = form.get("mode")
+        if mode not in ("payment", "setup", "subscription"):
+            raise StripeAPIError(400, "Invalid mode: must be one of payment, setup, or subscription", param="mode")
+        if mode != "setup" and not form.get("line_items[0][price]"):
+            raise StripeAPIError(400, "You must specify `line_items`.", param="line_items")
+        for name in ("success_url", "cancel_url"):
+            if name in form and not form[name].startswith(("http://", "https://")):
+                raise StripeAPIError(400, "Not a valid URL", param=name)
+        with self._lock:
+            self._sessions += 1
+            number = self._sessions
+        session_id = f"cs_test_fake{number:012d}"
+        metadata = {k[len("metadata["):-1]: v for k, v in form.items() if k.startswith("metadata[")}
+        session = {
+            "id": session_id, "object": "checkout.session", "mode": mode, "status": "open",
+            "payment_status": "unpaid", "livemode": False, "created": 1_800_000_000,
+            "expires_at": 1_800_086_400, "client_reference_id": form.get("client_reference_id"),
+            "customer": None, "subscription": None, "metadata": metadata,
+            "success_url": form.get("success_url"), "cancel_url": form.get("cancel_url"),
+            "locale": form.get("locale"), "currency": None, "amount_total": None,
+            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+        }
+        return 200, session, {}
+
+    def _check_auth(self, authorization: str | None) -> None:
+        if not self._authorised(authorization):
+            shown = authorization.rsplit(" ", 1)[-1] if authorization else ""
+            masked = f"{shown[:8]}{'*' * max(len(shown) - 12, 0)}{shown[-4:]}" if len(shown) > 12 else "***"
+            raise StripeAPIError(401, f"Invalid API Key provided: {masked}" if authorization else
+                                 "You did not provide an API key.")
 
     def _list(self, resource: str, params: dict[str, str]) -> dict:
         try:
@@ -283,9 +320,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        self._send(404, {"error": {"type": "invalid_request_error",
-                                   "message": f"Unrecognized request URL (POST: {self.path})."}}, {})
+        form = dict(parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True))
+        path = urlsplit(self.path).path
+        try:
+            if path != "/v1/checkout/sessions":
+                raise StripeAPIError(404, f"Unrecognized request URL (POST: {self.path}).")
+            status, body, headers = self.api.create_checkout_session(form, self.headers.get("Authorization"))
+        except StripeAPIError as exc:
+            status, body, headers = exc.status, exc.body, exc.headers
+        self.api.requests.append(RecordedRequest("POST", path, form,
+                                                 {k.lower(): v for k, v in self.headers.items()}, status))
+        self._send(status, body, headers)
 
     def _send(self, status: int, body: dict, headers: dict[str, str]) -> None:
         data = json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8")  # Stripe pretty-prints
