@@ -124,11 +124,13 @@ def test_configure_sets_commands_per_language_and_the_menu_button(store, api_set
     bot = make_bot(session)
     settings = dataclasses.replace(api_settings_free, miniapp_url="https://example.test/app/")
     asyncio.run(configure(bot, settings))
-    commands = {c.method.language_code: [b.description for b in c.method.commands]
+    from bot.app import COMMANDS
+
+    commands = {c.method.language_code: [(b.command, b.description) for b in c.method.commands]
                 for c in session.calls if c.name == "setMyCommands"}
-    assert commands == {None: [t("command.start", "en"), t("command.help", "en")],
-                        "ru": [t("command.start", "ru"), t("command.help", "ru")],
-                        "uz": [t("command.start", "uz"), t("command.help", "uz")]}
+    assert commands == {code: [(c, t(f"command.{c}", lang)) for c in COMMANDS]
+                        for code, lang in ((None, "en"), ("ru", "ru"), ("uz", "uz"))}
+    assert len({d for _, d in commands["ru"]}) == len(COMMANDS)  # every command has its own Russian words
     [menu] = [c for c in session.calls if c.name == "setChatMenuButton"]
     assert menu.method.menu_button.web_app.url == "https://example.test/app/"
 
@@ -138,3 +140,11 @@ def api_settings_free(data_dir):
     from analyticbot.settings import get_settings
 
     return get_settings()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_help_lists_every_public_command(lang):
+    from bot.app import COMMANDS
+
+    listed = {line.split()[0].lstrip("/") for line in t("help.text", lang).splitlines()}
+    assert listed == set(COMMANDS)
