@@ -153,6 +153,7 @@ class FakeTelegramSession(BaseSession):
         self.chats: dict[int, dict] = {}  # chat_id -> Chat json, for chats whose id alone does not say enough
         self._scripts: dict[str, list[_Scripted]] = {}
         self._message_ids = 0
+        self.files: dict[str, bytes] = {}  # file_id -> content, served by getFile + stream_content
 
     # -- scripting --------------------------------------------------------------------------------------
     def script(self, api_method: str, reply: Reply, *, chat_id: int | None = None,
@@ -164,6 +165,10 @@ class FakeTelegramSession(BaseSession):
     def fail(self, api_method: str, reply: dict, *, chat_id: int | None = None, times: int | None = 1) -> None:
         """Answer with an error body (`retry_after(3)`, `BLOCKED`, ...), once by default."""
         self.script(api_method, reply, chat_id=chat_id, times=times)
+
+    def add_file(self, file_id: str, data: bytes) -> None:
+        """Serve `data` for `file_id`: getFile answers with its size and a path, the download streams it."""
+        self.files[file_id] = data
 
     # -- reading what happened --------------------------------------------------------------------------
     def called(self, api_method: str | None = None, chat_id: int | None = None, *,
@@ -193,7 +198,12 @@ class FakeTelegramSession(BaseSession):
 
     async def stream_content(self, url: str, headers: dict | None = None, timeout: int = 30,
                              chunk_size: int = 65536, raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
-        yield b""
+        # file_url is .../file/bot<token>/<file_path>; add_file's paths are files/<file_id>
+        data = self.files.get(url.rsplit("/files/", 1)[-1], b"") if "/files/" in url else b""
+        for start in range(0, len(data), chunk_size):
+            yield data[start:start + chunk_size]
+        if not data:
+            yield b""
 
     async def close(self) -> None:
         pass
@@ -223,6 +233,11 @@ class FakeTelegramSession(BaseSession):
             return self._message(method)
         if name == "editMessageText":
             return self._message(method) if getattr(method, "chat_id", None) is not None else True
+        if name == "getFile":
+            result = {"file_id": method.file_id, "file_unique_id": f"u{method.file_id}"}
+            if method.file_id in self.files:
+                result.update(file_size=len(self.files[method.file_id]), file_path=f"files/{method.file_id}")
+            return result
         if name in ("getUpdates", "getMyCommands"):
             return []
         # setMyCommands, setChatMenuButton, answerCallbackQuery, deleteMessage, setWebhook, ...
