@@ -93,15 +93,25 @@ def overview(con: ReadConnection, ch: dict, days: int) -> dict:
                 "growth_pct": None, "posts": 0, "avg_post_reach": None, "err": None, "err24": None, "er": None,
                 "daily": []}
     date_from = newest - timedelta(days=days - 1)
-    daily = _rows(con, """
-        SELECT date, subscribers, net_subscribers, joins, leaves, posts, daily_reach, avg_post_reach, err, err24, er
+    daily = _rows(con, f"""
+        SELECT {', '.join(DAILY_COLUMNS)}
         FROM marts.fct_channel_daily WHERE channel_id = ? AND date >= ? AND date <= ? ORDER BY date
     """, [cid, date_from, newest])
     before = _rows(con, "SELECT subscribers FROM marts.fct_channel_daily WHERE channel_id = ? AND date = ?",
                    [cid, date_from - timedelta(days=1)])
+    return _summarise(base, newest, daily, before[0]["subscribers"] if before else None)
+
+
+DAILY_COLUMNS = ("date", "subscribers", "net_subscribers", "joins", "leaves", "posts", "daily_reach",
+                 "avg_post_reach", "err", "err24", "er")
+
+
+def _summarise(base: dict, newest, daily: list[dict], before_subscribers: int | None) -> dict:
+    """`overview`'s numbers from the period's daily rows and the subscribers of the day before it."""
+    days = base["days"]
+    date_from = newest - timedelta(days=days - 1)
     known = [d["subscribers"] for d in daily if d["subscribers"] is not None]
-    start = before[0]["subscribers"] if before and before[0]["subscribers"] is not None else \
-        (known[0] if known else None)
+    start = before_subscribers if before_subscribers is not None else (known[0] if known else None)
     end = known[-1] if known else None
     growth = end - start if end is not None and start is not None else None
     last = daily[-1] if daily else {}
@@ -110,6 +120,48 @@ def overview(con: ReadConnection, ch: dict, days: int) -> dict:
             "posts": sum(d["posts"] or 0 for d in daily), "avg_post_reach": last.get("avg_post_reach"),
             "err": last.get("err"), "err24": last.get("err24"), "er": last.get("er"),
             "daily": [{**d, "posts": d["posts"] or 0} for d in daily]}
+
+
+def overviews(con: ReadConnection, channels: list[dict], days: tuple[int, ...]) -> dict[int, dict[int, dict]]:
+    """`overview(con, ch, n)` for every channel and every n in `days`, from ONE query (the digests read many
+    channels and two windows each): {channel_id: {n: overview}}, the same dicts `overview` returns."""
+    if not channels:
+        return {}
+    if not days or min(days) < 1 or max(days) > MAX_DAYS:
+        raise ValueError(f"days must be within 1..{MAX_DAYS}")
+    span = max(days)  # the longest window and the day before it
+    ids = [ch["channel_id"] for ch in channels]
+    rows = _rows(con, f"""
+        WITH newest AS (
+            SELECT channel_id, max(date) AS newest FROM marts.fct_channel_daily
+            WHERE channel_id IN ({', '.join('?' for _ in ids)}) GROUP BY channel_id
+        )
+        SELECT d.channel_id, newest.newest, {', '.join('d.' + c for c in DAILY_COLUMNS)}
+        FROM marts.fct_channel_daily AS d INNER JOIN newest ON newest.channel_id = d.channel_id
+        WHERE d.date >= newest.newest - CAST(? AS INTEGER) AND d.date <= newest.newest
+        ORDER BY d.channel_id, d.date
+    """, ids + [span])
+    by_channel: dict[int, list[dict]] = {}
+    for r in rows:
+        by_channel.setdefault(r["channel_id"], []).append(r)
+    out: dict[int, dict[int, dict]] = {}
+    for ch in channels:
+        cid = ch["channel_id"]
+        found = by_channel.get(cid, [])
+        out[cid] = {}
+        for n in days:
+            base = {"channel_id": cid, "title": ch["title"], "time_zone": ch["time_zone"], "days": n}
+            if not found:
+                out[cid][n] = {**base, "date_from": None, "date_to": None, "subscribers": None, "growth": None,
+                               "growth_pct": None, "posts": 0, "avg_post_reach": None, "err": None,
+                               "err24": None, "er": None, "daily": []}
+                continue
+            newest = found[0]["newest"]
+            date_from = newest - timedelta(days=n - 1)
+            daily = [{c: r[c] for c in DAILY_COLUMNS} for r in found if r["date"] >= date_from]
+            before = [r for r in found if r["date"] == date_from - timedelta(days=1)]
+            out[cid][n] = _summarise(base, newest, daily, before[0]["subscribers"] if before else None)
+    return out
 
 
 # -- posts -------------------------------------------------------------------------------------------------------

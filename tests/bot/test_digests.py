@@ -136,3 +136,13 @@ def test_digest_chart_is_a_png_of_the_expected_size(con, owners):
 def test_digest_for_an_owner_without_channels(con):
     digest = compose_digest(con, 1, "ru")
     assert digest.text == "У вас пока нет подключённых каналов." and digest.chart_png is None
+
+
+def test_batch_overviews_equal_overview_for_every_demo_channel_and_window(con, owners):
+    channels = [ch for owner in owners for ch in channel_reads.owned_channels(con, owner).values()]
+    missing = {"channel_id": -1, "title": "none", "time_zone": "UTC"}  # no daily rows: overview's empty answer
+    batch = channel_reads.overviews(con, channels + [missing], (1, 7, 30))
+    for ch in channels + [missing]:
+        for days in (1, 7, 30):
+            assert batch[ch["channel_id"]][days] == channel_reads.overview(con, ch, days)
+    assert batch[channels[0]["channel_id"]][30]["daily"]  # the demo has data: the comparison is not of empties
