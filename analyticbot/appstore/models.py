@@ -114,7 +114,8 @@ class Order(Base):
     )
 
     order_id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.user_id"), index=True)
+    # No foreign key since 0006: an order is an accounting record and outlives an erased user (analyticbot.privacy).
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     plan_code: Mapped[str] = mapped_column(ForeignKey("plans.plan_code"))
     gateway: Mapped[str] = mapped_column(String(8))
     amount_tiyin: Mapped[int] = mapped_column(BigInteger)
