@@ -82,6 +82,16 @@ def my_channels(con: ReadConnection, user_id: int) -> list[dict]:
     """, [user_id])
 
 
+DAILY_COLUMNS = ("date", "subscribers", "net_subscribers", "joins", "leaves", "posts", "daily_reach",
+                 "avg_post_reach", "err", "err24", "er")
+
+
+def _no_days(base: dict) -> dict:
+    """An overview of a channel with no daily rows yet."""
+    return {**base, "date_from": None, "date_to": None, "subscribers": None, "growth": None, "growth_pct": None,
+            "posts": 0, "avg_post_reach": None, "err": None, "err24": None, "er": None, "daily": []}
+
+
 def overview(con: ReadConnection, ch: dict, days: int) -> dict:
     """Subscribers, growth over the last `days` days, the trailing-30-day post metrics of the newest day
     (avg_post_reach, ERR, ERR24, ER: TGStat's definitions) and the daily series."""
@@ -89,9 +99,7 @@ def overview(con: ReadConnection, ch: dict, days: int) -> dict:
     newest = _rows(con, "SELECT max(date) AS d FROM marts.fct_channel_daily WHERE channel_id = ?", [cid])[0]["d"]
     base = {"channel_id": cid, "title": ch["title"], "time_zone": ch["time_zone"], "days": days}
     if newest is None:
-        return {**base, "date_from": None, "date_to": None, "subscribers": None, "growth": None,
-                "growth_pct": None, "posts": 0, "avg_post_reach": None, "err": None, "err24": None, "er": None,
-                "daily": []}
+        return _no_days(base)
     date_from = newest - timedelta(days=days - 1)
     daily = _rows(con, f"""
         SELECT {', '.join(DAILY_COLUMNS)}
@@ -100,10 +108,6 @@ def overview(con: ReadConnection, ch: dict, days: int) -> dict:
     before = _rows(con, "SELECT subscribers FROM marts.fct_channel_daily WHERE channel_id = ? AND date = ?",
                    [cid, date_from - timedelta(days=1)])
     return _summarise(base, newest, daily, before[0]["subscribers"] if before else None)
-
-
-DAILY_COLUMNS = ("date", "subscribers", "net_subscribers", "joins", "leaves", "posts", "daily_reach",
-                 "avg_post_reach", "err", "err24", "er")
 
 
 def _summarise(base: dict, newest, daily: list[dict], before_subscribers: int | None) -> dict:
@@ -152,9 +156,7 @@ def overviews(con: ReadConnection, channels: list[dict], days: tuple[int, ...]) 
         for n in days:
             base = {"channel_id": cid, "title": ch["title"], "time_zone": ch["time_zone"], "days": n}
             if not found:
-                out[cid][n] = {**base, "date_from": None, "date_to": None, "subscribers": None, "growth": None,
-                               "growth_pct": None, "posts": 0, "avg_post_reach": None, "err": None,
-                               "err24": None, "er": None, "daily": []}
+                out[cid][n] = _no_days(base)
                 continue
             newest = found[0]["newest"]
             date_from = newest - timedelta(days=n - 1)

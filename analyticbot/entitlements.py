@@ -17,10 +17,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from analyticbot.appstore.db import AppStore
 from analyticbot.appstore.models import Order
 from analyticbot.payments.catalogue import PLANS_BY_CODE, PlanSpec, UnknownPlan, plan
 from analyticbot.payments.ledger import utcnow
-from analyticbot.snapshot import ReadConnection
+from analyticbot.snapshot import ReadConnection, SnapshotReader, SnapshotUnavailable
 
 TIER_RANK = {"free": 0, "pro": 1, "business": 2}
 FREE = plan("free")
@@ -98,3 +99,14 @@ def current_plan(session: Session, user_id: int, con: ReadConnection | None = No
     if not periods:
         return CurrentPlan(FREE, "free", None)
     return max(periods, key=lambda p: (TIER_RANK[p.spec.tier], p.period_end))
+
+
+def plan_in_force(store: AppStore, snapshots: SnapshotReader, user_id: int, now: datetime | None = None) -> CurrentPlan:
+    """`current_plan` with the published paid periods when a snapshot exists, the store's paid orders always
+    (what the bot and the admin panel ask before allowing something). Blocking."""
+    try:
+        with snapshots.connect() as con, store.transaction() as s:
+            return current_plan(s, user_id, con, now)
+    except SnapshotUnavailable:
+        with store.transaction() as s:
+            return current_plan(s, user_id, None, now)

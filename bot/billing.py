@@ -15,11 +15,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from analyticbot.appstore import channels as registry
 from analyticbot.appstore.db import AppStore
-from analyticbot.entitlements import CurrentPlan, current_plan
+from analyticbot.entitlements import CurrentPlan, plan_in_force
 from analyticbot.payments import checkout
 from analyticbot.payments.catalogue import PLANS_BY_CODE, PlanSpec
 from analyticbot.settings import Settings
-from analyticbot.snapshot import SnapshotReader, SnapshotUnavailable
+from analyticbot.snapshot import SnapshotReader
 from bot.channels import local_date
 from bot.context import Account
 from bot.i18n import fmt_date, fmt_int, t
@@ -42,14 +42,9 @@ def plan_name(spec: PlanSpec, lang: str) -> str:
 
 
 def _plan_and_usage(store: AppStore, snapshots: SnapshotReader, user_id: int) -> tuple[CurrentPlan, int]:
-    def read(con=None):
-        with store.transaction() as s:
-            return current_plan(s, user_id, con), registry.active_channel_count(s, user_id)
-    try:
-        with snapshots.connect() as con:
-            return read(con)
-    except SnapshotUnavailable:
-        return read()
+    current = plan_in_force(store, snapshots, user_id)
+    with store.transaction() as s:
+        return current, registry.active_channel_count(s, user_id)
 
 
 def plan_text(current: CurrentPlan, used: int, lang: str, time_zone: str | None) -> str:

@@ -14,6 +14,8 @@ import unicodedata
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from analyticbot.appstore.channels import bare_channel_id
+
 PICK_PREFIX = "pick"
 MAX_ARG = 256  # longer than any title or username Telegram allows
 _CALLBACK_RE = re.compile(r"^pick:([a-z]{1,16}):(-?\d{1,20})$")
@@ -33,8 +35,7 @@ def clean_argument(text: str | None) -> str | None:
 
 def _bare_id(channel_id: int) -> int:
     """Telegram shows channel ids as -100<bare id> to bots and as <bare id> in t.me/c/ links."""
-    text = str(channel_id)
-    return int(text[4:]) if text.startswith("-100") and len(text) > 4 else abs(channel_id)
+    return bare_channel_id(channel_id) or abs(channel_id)
 
 
 def resolve(channels: dict[int, dict], arg: str) -> dict | None:
@@ -43,15 +44,10 @@ def resolve(channels: dict[int, dict], arg: str) -> dict | None:
     if not arg:
         return None
     folded = arg.casefold()
-    if re.fullmatch(r"-?\d{1,20}", arg):
-        wanted = _bare_id(int(arg))
-        for ch in channels.values():
-            if _bare_id(ch["channel_id"]) == wanted:
-                return ch
-    name = folded[1:] if folded.startswith("@") else folded
-    for ch in channels.values():
-        if ch.get("username") and ch["username"].casefold() == name:
-            return ch
+    found = by_bare_id(channels, _bare_id(int(arg))) if re.fullmatch(r"-?\d{1,20}", arg) else None
+    found = found or by_username(channels, folded.removeprefix("@"))
+    if found is not None:
+        return found
     titled = [ch for ch in channels.values() if (ch.get("title") or "").casefold() == folded]
     return titled[0] if len(titled) == 1 else None
 
@@ -62,6 +58,8 @@ def by_bare_id(channels: dict[int, dict], bare_id: int) -> dict | None:
 
 def by_username(channels: dict[int, dict], username: str) -> dict | None:
     name = username.casefold()
+    if not name:  # a bare "@" names nothing, not every channel without a username
+        return None
     return next((ch for ch in channels.values() if (ch.get("username") or "").casefold() == name), None)
 
 

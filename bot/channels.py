@@ -29,10 +29,11 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, InlineKeyboardButton
 from analyticbot.appstore import channels as registry
 from analyticbot.appstore.db import AppStore
 from analyticbot.appstore.models import User
-from analyticbot.entitlements import current_plan
-from analyticbot.snapshot import SnapshotReader, SnapshotUnavailable
+from analyticbot.entitlements import plan_in_force
+from analyticbot.snapshot import SnapshotReader
 from bot.context import Account
 from bot.i18n import fmt_date, lang_of, t
+from bot.onboarding import user_language
 
 log = logging.getLogger("analyticbot.bot")
 ADMIN_STATUSES = ("creator", "administrator")
@@ -48,24 +49,13 @@ def local_date(at: datetime, time_zone: str | None):
     return at.replace(tzinfo=timezone.utc).astimezone(zone).date()
 
 
-def plan_limit(store: AppStore, snapshots: SnapshotReader, user_id: int) -> int:
-    """The owner's channel limit: the published paid periods count when a snapshot exists, the store's paid
-    orders always."""
-    try:
-        with snapshots.connect() as con, store.transaction() as s:
-            return current_plan(s, user_id, con).max_channels
-    except SnapshotUnavailable:
-        with store.transaction() as s:
-            return current_plan(s, user_id).max_channels
-
-
 def _connect(store: AppStore, snapshots: SnapshotReader, *, user_id: int, client_lang: str, channel_id: int,
              title: str, username: str | None) -> tuple[str, str, int]:
     """(claim outcome, the user's language, their channel limit)."""
     with store.transaction() as s:
         registry.ensure_user(s, user_id, client_lang)
         lang = s.get(User, user_id).language
-    limit = plan_limit(store, snapshots, user_id)
+    limit = plan_in_force(store, snapshots, user_id).max_channels
     with store.transaction() as s:
         outcome = registry.claim_channel(s, channel_id=channel_id, owner_user_id=user_id, title=title,
                                          username=username, max_channels=limit)
@@ -80,12 +70,6 @@ def _disconnect(store: AppStore, channel_id: int, owner_user_id: int | None) -> 
             return None
         owner = s.get(User, info.owner_user_id)
         return info, owner.language if owner is not None else "en"
-
-
-def _language(store: AppStore, user_id: int, fallback: str) -> str:
-    with store.transaction() as s:
-        user = s.get(User, user_id)
-        return user.language if user is not None else fallback
 
 
 async def tell(bot: Bot, user_id: int, text: str, **kwargs) -> bool:
@@ -121,7 +105,7 @@ async def membership_changed(event: ChatMemberUpdated, bot: Bot, store: AppStore
     client_lang = lang_of(who.language_code if who else None)
     if chat.type in ("group", "supergroup"):
         if new in ("member", "administrator") and who is not None and not who.is_bot:
-            lang = await asyncio.to_thread(_language, store, who.id, client_lang)
+            lang = await asyncio.to_thread(user_language, store, who.id, client_lang)
             if not await tell(bot, who.id, t("channels.not_a_channel", lang)):
                 try:
                     await bot.send_message(chat.id, t("channels.not_a_channel", lang))
@@ -139,7 +123,7 @@ async def membership_changed(event: ChatMemberUpdated, bot: Bot, store: AppStore
     if new != "administrator" or who is None or who.is_bot:
         return
     if not await _is_admin(bot, chat.id, who.id):
-        lang = await asyncio.to_thread(_language, store, who.id, client_lang)
+        lang = await asyncio.to_thread(user_language, store, who.id, client_lang)
         await tell(bot, who.id, t("channels.not_admin", lang, title=chat.title or ""))
         await _leave(bot, chat.id)
         return

@@ -256,6 +256,13 @@ def fmt_percent(ratio: float | None, lang: str | None, digits: int = 1, signed: 
     return sign + text + _PERCENT[code]
 
 
+def fmt_decimal(value: float | None, lang: str | None, digits: int = 2) -> str:
+    """1.35 / 1,35: a plain number with the language's decimal mark."""
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}".replace(".", _DECIMAL[lang_of(lang)])
+
+
 def fmt_date(day: date, lang: str | None) -> str:
     """29 Sep 2026 / 29 сен 2026."""
     code = lang_of(lang)

@@ -27,9 +27,10 @@ from PIL import Image, ImageOps
 
 from analyticbot.appstore.db import AppStore
 from analyticbot.appstore.models import User
-from analyticbot.entitlements import current_plan
+from analyticbot.entitlements import plan_in_force
+from analyticbot.privacy import logo_path
 from analyticbot.settings import Settings
-from analyticbot.snapshot import SnapshotReader, SnapshotUnavailable
+from analyticbot.snapshot import SnapshotReader
 from bot import watermark as wm
 from bot.context import Account
 from bot.i18n import t
@@ -71,20 +72,12 @@ class Media:
     file_name: str | None
 
 
-def logo_path(settings: Settings, user_id: int) -> Path:
-    return settings.data_dir / "logos" / f"{user_id}.png"
-
-
 def _load(store: AppStore, snapshots: SnapshotReader, settings: Settings, user_id: int) -> tuple[MarkSettings, bool]:
     """The owner's settings and whether their plan allows watermarks (paid periods from the snapshot too)."""
+    plan = plan_in_force(store, snapshots, user_id)
     with store.transaction() as s:
         user = s.get(User, user_id)
-        try:
-            with snapshots.connect() as con:
-                plan = current_plan(s, user_id, con)
-        except SnapshotUnavailable:
-            plan = current_plan(s, user_id)
-        logo = logo_path(settings, user_id)
+        logo = logo_path(settings.data_dir, user_id)
         marks = MarkSettings(user.watermark_text, user.watermark_position, user.watermark_opacity,
                              bool(user.watermark_tile), logo if logo.exists() else None)
         return marks, plan.allows("watermark")
@@ -102,7 +95,7 @@ def _store_logo(settings: Settings, user_id: int, data: bytes) -> None:
     wm.WatermarkSpec(logo=data)
     with Image.open(io.BytesIO(data)) as image:
         upright = ImageOps.exif_transpose(image).convert("RGBA")
-    path = logo_path(settings, user_id)
+    path = logo_path(settings.data_dir, user_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
     upright.save(partial, "PNG")
@@ -110,7 +103,7 @@ def _store_logo(settings: Settings, user_id: int, data: bytes) -> None:
 
 
 def _drop_logo(settings: Settings, user_id: int) -> None:
-    logo_path(settings, user_id).unlink(missing_ok=True)
+    logo_path(settings.data_dir, user_id).unlink(missing_ok=True)
 
 
 # -- words ----------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from analyticbot.appstore.db import AppStore
 from analyticbot.snapshot import ReadConnection, SnapshotReader, SnapshotUnavailable
 from bot import channel_picker, charts
 from bot.context import Account
-from bot.i18n import fmt_date, fmt_int, fmt_percent, fmt_signed, t, weekday_name
+from bot.i18n import fmt_date, fmt_decimal, fmt_int, fmt_percent, fmt_signed, t, weekday_name
 from bot.reports import build_report, top_posts
 
 STATS_DAYS = 30
@@ -124,19 +124,13 @@ def besttime_reply(con: ReadConnection, ch: dict, lang: str) -> Reply:
         for s in best["slots"][:BEST_SLOTS]:
             lines.append(t("besttime.slot", lang, rank=s["rank"], weekday=weekday_name(s["weekday"], lang),
                            hour=f"{s['hour']:02d}:00–{(s['hour'] + 1) % 24:02d}:00",
-                           expected=_ratio(s["expected_relative_reach"], lang),
-                           low=_ratio(s["relative_reach_lower"], lang), high=_ratio(s["relative_reach_upper"], lang)))
+                           expected=fmt_decimal(s["expected_relative_reach"], lang),
+                           low=fmt_decimal(s["relative_reach_lower"], lang), high=fmt_decimal(s["relative_reach_upper"], lang)))
         return Reply("\n".join(lines))
     why = "besttime.not_enough_data" if best["status"] == "not_enough_data" else "besttime.not_available_yet"
     png = _charts.get(con.version, ("heatmap", ch["channel_id"], lang),
                       lambda: charts.heatmap_png(channel_reads.heatmap(con, ch)["cells"], lang, ch["time_zone"]))
     return Reply(t(why, lang, title=ch["title"]), photo=png)
-
-
-def _ratio(value: float | None, lang: str) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.2f}".replace(".", "," if lang in ("ru", "uz") else ".")
 
 
 def post_reply(con: ReadConnection, ch: dict, message_id: int, lang: str) -> Reply | None:

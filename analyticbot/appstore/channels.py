@@ -94,8 +94,7 @@ def list_channels(settings: Settings | None, *, source_kind: str | None = None,
             q = q.where(Channel.source_kind == source_kind)
         if active_only:
             q = q.where(Channel.active.is_(True))
-        return [ChannelInfo(c.channel_id, c.owner_user_id, c.title, c.username, c.source_kind, c.time_zone,
-                            c.active, c.status) for c in s.scalars(q)]
+        return [_info(c) for c in s.scalars(q)]
 
 
 def mark_channel_status(settings: Settings | None, channel_id: int, status: str, reason: str | None) -> None:
