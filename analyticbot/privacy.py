@@ -161,8 +161,9 @@ def erase_user(session: Session, user_id: int, data_dir: Path | None = None,
 
     Runs inside the caller's transaction (all or nothing). Returns None when there is no such user, so a
     repeated or late confirmation deletes nothing and records nothing. Orders and the payment ledger stay,
-    detached (see the module docstring). The logo file goes last, after every row is deleted, so a failure
-    before it leaves the transaction to roll back with the file still there."""
+    detached (see the module docstring). The logo file goes last, after every row is deleted and flushed, so
+    a failure in those deletes rolls back with the file still there; a failure of the caller's commit after it
+    would leave the rows with the logo gone (the owner uploads it again)."""
     user = session.get(User, user_id)
     if user is None:
         return None
