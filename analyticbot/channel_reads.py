@@ -198,7 +198,7 @@ def decode_cursor(cursor: str, sort: str, order: str) -> tuple[bool, Any, int]:
     return False, value, message_id
 
 
-def _post_link(ch: dict, message_id: int) -> str | None:
+def post_link(ch: dict, message_id: int) -> str | None:
     return f"https://t.me/{ch['username']}/{message_id}" if ch.get("username") else None
 
 
@@ -226,7 +226,7 @@ def posts_page(con: ReadConnection, ch: dict, *, sort: str, order: str, limit: i
     """, params + [limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [{**r, "link": _post_link(ch, r["message_id"])} for r in rows]
+    items = [{**r, "link": post_link(ch, r["message_id"])} for r in rows]
     return {"channel_id": ch["channel_id"], "sort": sort, "order": order, "limit": limit, "items": items,
             "next_cursor": encode_cursor(sort, order, rows[-1]) if more and rows else None}
 
@@ -236,7 +236,7 @@ def post_detail(con: ReadConnection, ch: dict, message_id: int) -> dict | None:
                       "WHERE channel_id = ? AND message_id = ? AND NOT is_deleted", [ch["channel_id"], message_id])
     if not rows:
         return None
-    post = {**rows[0], "link": _post_link(ch, message_id)}
+    post = {**rows[0], "link": post_link(ch, message_id)}
     decay = []
     if has_table(con, "marts.fct_post_decay"):
         latest = post["views_latest"]

@@ -2,7 +2,8 @@
 
 Handlers get the operational store as `store` (aiogram passes dispatcher workflow data to handlers by name).
 Everything the bot sends on its own (digests, alerts, broadcasts) goes through `bot.outbox`, which paces it
-within Telegram's limits; direct replies to a command are answered at once.
+within Telegram's limits; direct replies to a command are answered at once. `bot.scheduler` runs beside the
+sender and queues each owner's digest at their local hour and alerts as new snapshots show them.
 
 Webhook mode: the same dispatcher can serve updates from `aiogram.webhook.aiohttp_server.SimpleRequestHandler`
 behind HTTPS (Telegram's `setWebhook` with a secret token); long polling needs no public address, which is why
@@ -24,18 +25,20 @@ from analyticbot.settings import ConfigError, Settings, get_settings
 from analyticbot.snapshot import SnapshotReader
 from bot import onboarding
 from bot import stats
-from bot import billing, channels
+from bot import billing, channels, settings_commands
 from bot.context import AccountMiddleware
 from bot.i18n import LANGS, t
 from bot.outbox import OutboxSender
+from bot.scheduler import Scheduler
 
 log = logging.getLogger("analyticbot.bot")
-COMMANDS = ("start", "help", "stats", "top", "post", "besttime", "report", "channels", "plan", "upgrade")
+COMMANDS = ("start", "help", "stats", "top", "post", "besttime", "report", "channels", "plan", "upgrade", "digest",
+            "alerts", "quiet")
 
 
 def feature_routers() -> list:
     """One router per feature, in the order they get an update; the fallback (unknown input) comes last."""
-    return [onboarding.router(), stats.router(), channels.router(), billing.router()]
+    return [onboarding.router(), stats.router(), channels.router(), billing.router(), settings_commands.router()]
 
 
 def create_dispatcher(store: AppStore, snapshots: SnapshotReader | None = None,
@@ -73,15 +76,16 @@ async def run(settings: Settings) -> None:
     bot = Bot(token=settings.require("bot_token"))
     dp = create_dispatcher(store, SnapshotReader(settings), settings)
     stop = asyncio.Event()
-    sending: asyncio.Task | None = None
+    background: list[asyncio.Task] = []
     try:
         await configure(bot, settings)
-        sending = asyncio.create_task(OutboxSender(store, bot).run(stop))
+        # The scheduler queues digests and alerts; the sender delivers the queue within Telegram's limits.
+        background = [asyncio.create_task(OutboxSender(store, bot).run(stop)),
+                      asyncio.create_task(Scheduler(store, SnapshotReader(settings)).run(stop))]
         await dp.start_polling(bot, handle_signals=True)
     finally:
         stop.set()
-        if sending is not None:
-            await sending
+        await asyncio.gather(*background)
         await bot.session.close()
         store.dispose()
 
