@@ -25,20 +25,21 @@ from analyticbot.settings import ConfigError, Settings, get_settings
 from analyticbot.snapshot import SnapshotReader
 from bot import onboarding
 from bot import stats
-from bot import billing, channels, settings_commands
+from bot import billing, channels, protection, settings_commands
 from bot.context import AccountMiddleware
 from bot.i18n import LANGS, t
 from bot.outbox import OutboxSender
 from bot.scheduler import Scheduler
 
 log = logging.getLogger("analyticbot.bot")
-COMMANDS = ("start", "help", "stats", "top", "post", "besttime", "report", "channels", "plan", "upgrade", "digest",
-            "alerts", "quiet")
+COMMANDS = ("start", "help", "stats", "top", "post", "besttime", "report", "channels", "watermark", "plan",
+            "upgrade", "digest", "alerts", "quiet")
 
 
 def feature_routers() -> list:
     """One router per feature, in the order they get an update; the fallback (unknown input) comes last."""
-    return [onboarding.router(), stats.router(), channels.router(), billing.router(), settings_commands.router()]
+    return [onboarding.router(), stats.router(), channels.router(), billing.router(), protection.router(),
+            settings_commands.router()]
 
 
 def create_dispatcher(store: AppStore, snapshots: SnapshotReader | None = None,
