@@ -25,6 +25,7 @@ from analyticbot.snapshot import SnapshotReader
 from bot import onboarding
 from bot import stats
 from bot import billing, channels
+from bot import admin
 from bot.context import AccountMiddleware
 from bot.i18n import LANGS, t
 from bot.outbox import OutboxSender
@@ -35,7 +36,7 @@ COMMANDS = ("start", "help", "stats", "top", "post", "besttime", "report", "chan
 
 def feature_routers() -> list:
     """One router per feature, in the order they get an update; the fallback (unknown input) comes last."""
-    return [onboarding.router(), stats.router(), channels.router(), billing.router()]
+    return [onboarding.router(), stats.router(), channels.router(), billing.router(), admin.router()]
 
 
 def create_dispatcher(store: AppStore, snapshots: SnapshotReader | None = None,
