@@ -4,6 +4,7 @@
     analyticbot import-export path/to/result.json --owner 123456789 [--time-zone Asia/Tashkent] [--no-run]
     analyticbot summary
     analyticbot migrate
+    analyticbot grant-admin 123456789 [--revoke]
 """
 
 from __future__ import annotations
@@ -224,6 +225,48 @@ def cmd_twa_url(settings: Settings, user_id: int | None, base: str) -> int:
     return 0
 
 
+def cmd_grant_admin(settings: Settings, user_id: int, revoke: bool) -> int:
+    """Give a registered user the admin role (the bot's /user and /broadcast), or take it back, with its audit row
+    (source "cli", admin id CLI_ADMIN_ID) in the same transaction."""
+    import getpass
+
+    from analyticbot.appstore.audit import CLI_ADMIN_ID, record_admin_action
+    from analyticbot.appstore.db import session_scope
+    from analyticbot.appstore.models import User
+
+    cmd_migrate(settings)
+    role = "owner" if revoke else "admin"
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        os_user = None
+    with session_scope(settings) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            print(f"error: user {user_id} is not registered: they must send /start to the bot first",
+                  file=sys.stderr)
+            return 1
+        if user.role == role:
+            print(f"User {user_id} is {'not an admin' if revoke else 'an admin'} already; nothing changed.")
+            return 0
+        before, user.role = user.role, role
+        record_admin_action(session, CLI_ADMIN_ID, "revoke_admin" if revoke else "grant_admin", target=user_id,
+                            detail={"role_before": before, "role_after": role, "os_user": os_user}, source="cli")
+    print(f"User {user_id} is no longer an admin." if revoke
+          else f"User {user_id} is now an admin: /user and /broadcast work for them in the bot.")
+    return 0
+
+
+def _user_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 0 < value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Telegram user id (a positive whole number)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="analyticbot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -242,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     twa = sub.add_parser("twa-url", help="print a local Mini App link with initData signed by BOT_TOKEN")
     twa.add_argument("--user", type=int, help="Telegram user id (default: the owner of the most demo channels)")
     twa.add_argument("--base", default="http://127.0.0.1:8000", help="where `make api` serves")
+    grant = sub.add_parser("grant-admin", help="give a user who has started the bot the admin role (audited)")
+    grant.add_argument("user_id", type=_user_id, help="Telegram user id")
+    grant.add_argument("--revoke", action="store_true", help="take the admin role back")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -266,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "twa-url":
         return cmd_twa_url(settings, args.user, args.base)
+    if args.command == "grant-admin":
+        return cmd_grant_admin(settings, args.user_id, args.revoke)
     cmd_migrate(settings)
     return 0
 
