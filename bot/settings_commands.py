@@ -24,7 +24,12 @@ from bot.context import Account
 from bot.i18n import t, weekday_name
 
 PERIODS = ("daily", "weekly", "off")
-QUIET = re.compile(r"^\s*(\d{1,2})\s*[-–—]\s*(\d{1,2})\s*$")
+QUIET = re.compile(r"^\s*([0-9]{1,2})\s*[-–—]\s*([0-9]{1,2})\s*$")
+
+
+def _number(word: str, below: int) -> int | None:
+    """An ASCII number in [0, below), or None (`str.isdigit` would take "９" and "²")."""
+    return int(word) if re.fullmatch(r"[0-9]{1,2}", word) and int(word) < below else None
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:
@@ -70,13 +75,12 @@ def parse_schedule(args: str) -> dict | None:
     words = args.lower().split()
     if words == ["off"]:
         return {"digest_period": "off"}
-    if not words or not all(w.isdigit() for w in words[1:]):
-        return None
-    numbers = [int(w) for w in words[1:]]
-    if words[0] == "daily" and len(numbers) == 1 and 0 <= numbers[0] <= 23:
-        return {"digest_period": "daily", "digest_hour": numbers[0]}
-    if words[0] == "weekly" and len(numbers) == 2 and 1 <= numbers[0] <= 7 and 0 <= numbers[1] <= 23:
-        return {"digest_period": "weekly", "digest_weekday": numbers[0] - 1, "digest_hour": numbers[1]}
+    if len(words) == 2 and words[0] == "daily" and (hour := _number(words[1], 24)) is not None:
+        return {"digest_period": "daily", "digest_hour": hour}
+    if len(words) == 3 and words[0] == "weekly":
+        day, hour = _number(words[1], 8), _number(words[2], 24)
+        if day and hour is not None:  # day 1..7 as people count them; stored Monday = 0
+            return {"digest_period": "weekly", "digest_weekday": day - 1, "digest_hour": hour}
     return None
 
 
@@ -113,13 +117,13 @@ async def digest_button(query: CallbackQuery, store: AppStore, account: Account 
     elif kind == "dg" and parts == ["off"]:
         current = await asyncio.to_thread(_save, store, account.user_id, digest_period="off")
         await query.message.answer(schedule_text(current, account, lang))
-    elif kind == "dgw" and len(parts) == 1 and parts[0].isdigit() and int(parts[0]) < 7:
+    elif kind == "dgw" and len(parts) == 1 and (day := _number(parts[0], 7)) is not None:
         await query.message.answer(t("schedule.choose_hour", lang, zone=account.time_zone),
-                                   reply_markup=hour_keyboard("weekly", int(parts[0])))
-    elif (kind == "dgh" and len(parts) == 3 and parts[0] in ("daily", "weekly") and parts[1].isdigit()
-          and parts[2].isdigit() and int(parts[1]) < 7 and int(parts[2]) < 24):
+                                   reply_markup=hour_keyboard("weekly", day))
+    elif (kind == "dgh" and len(parts) == 3 and parts[0] in ("daily", "weekly")
+          and (day := _number(parts[1], 7)) is not None and (hour := _number(parts[2], 24)) is not None):
         current = await asyncio.to_thread(_save, store, account.user_id, digest_period=parts[0],
-                                          digest_weekday=int(parts[1]), digest_hour=int(parts[2]))
+                                          digest_weekday=day, digest_hour=hour)
         await query.message.answer(schedule_text(current, account, lang))
     # anything else is a stale or forged button: answered (above), nothing changed
 

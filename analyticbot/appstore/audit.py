@@ -1,8 +1,9 @@
 """The admin audit log: one append-only row per admin action, from the bot, the admin panel or the command line.
 
 Callers write the row in the same transaction as the action itself, so an action and its audit row commit (or
-roll back) together. `detail` is JSON of ids, counts and digests: never a token, a password or a message body
-(a broadcast records its length and SHA-256; the text itself is in the outbox rows it queued).
+roll back) together. `detail` is JSON of ids, counts and digests: never a token, a password or a user's message.
+One exception, by design: a broadcast preview holds the text the admin is about to send to everyone, because the
+Confirm button reads it back from that row (callback data is 64 bytes); the rows after it hold ids and counts.
 """
 
 from __future__ import annotations

@@ -229,6 +229,8 @@ class FakeTelegramSession(BaseSession):
                     "accepted_gift_types": _all_false(AcceptedGiftTypes)}
         if name == "getChatMember":
             return member_status("member", method.user_id)["result"]
+        if name == "sendChatAction":  # the Bot API answers True, not a Message
+            return True
         if name.startswith("send") or name in ("copyMessage", "forwardMessage"):
             return self._message(method)
         if name == "editMessageText":

@@ -28,7 +28,7 @@ from bot import protection
 from bot import watermark as wm
 from bot.app import create_dispatcher
 from bot.i18n import LANGS, t
-from tests.bot.fake_telegram import (T0, FakeTelegramSession, chat_json, error, make_bot, ok, private_message,
+from tests.bot.fake_telegram import (T0, FakeTelegramSession, chat_json, error, make_bot, private_message,
                                      user_json)
 from tests.bot.test_onboarding import callback
 from tests.bot.test_watermark import CORNERS, encode, gradient, pixels
@@ -73,8 +73,6 @@ class Owner:
                  user_id: int = OWNER):
         self.store, self.lang, self.user_id = store, lang, user_id
         self.session = FakeTelegramSession()
-        # The fake answers every send* call with a Message; sendChatAction returns True in the Bot API.
-        self.session.script("sendChatAction", ok(True))
         self.bot, self.dp = make_bot(self.session), create_dispatcher(store)
         with store.transaction() as s:
             if registered:
