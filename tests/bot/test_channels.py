@@ -51,26 +51,33 @@ def test_admin_connects_a_channel_before_start_and_removal_deactivates(store, la
     assert b.session.sent_texts(1001)[-1] == t("channels.removed", lang, title="News")
 
 
-def test_a_member_cannot_connect_and_the_bot_leaves(store):
+def in_language(update, lang: str):
+    update.my_chat_member.from_user.__dict__["language_code"] = lang
+    return update
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_member_cannot_connect_and_the_bot_leaves(store, lang):
     b = Bot_(store)
-    b.feed(my_chat_member(CHAT, title="News"))  # getChatMember answers "member" by default
+    b.feed(in_language(my_chat_member(CHAT, title="News"), lang))  # getChatMember answers "member" by default
     assert _channel(store) is None
     assert b.session.called("leaveChat", CHAT)
-    assert b.session.sent_texts(1001) == [t("channels.not_admin", "en", title="News")]
+    assert b.session.sent_texts(1001) == [t("channels.not_admin", lang, title="News")]
 
 
-def test_other_owner_and_plan_limit_are_refused(store):
+@pytest.mark.parametrize("lang", LANGS)
+def test_other_owner_and_plan_limit_are_refused(store, lang):
     b = Bot_(store)
     b.session.script("getChatMember", member_status("administrator", 1001))
-    b.feed(my_chat_member(CHAT, title="News"))
+    b.feed(in_language(my_chat_member(CHAT, title="News"), lang))
     b.session.script("getChatMember", member_status("administrator", 2002))
-    b.feed(my_chat_member(CHAT, by_user_id=2002, title="News"))
+    b.feed(in_language(my_chat_member(CHAT, by_user_id=2002, title="News"), lang))
     assert _channel(store)[0] == 1001
-    assert b.session.sent_texts(2002) == [t("channels.other_owner", "en", title="News")]
+    assert b.session.sent_texts(2002) == [t("channels.other_owner", lang, title="News")]
     b.session.script("getChatMember", member_status("administrator", 1001))
-    b.feed(my_chat_member(-1009999999999, title="Second"))  # free plan: one channel
+    b.feed(in_language(my_chat_member(-1009999999999, title="Second"), lang))  # free plan: one channel
     assert _channel(store, 9999999999) is None
-    assert b.session.sent_texts(1001)[-1] == t("channels.limit", "en", title="Second", limit=1)
+    assert b.session.sent_texts(1001)[-1] == t("channels.limit", lang, title="Second", limit=1)
 
 
 def test_groups_are_explained(store):

@@ -523,3 +523,30 @@ def test_a_failed_download_gets_a_reply(store, lang):
     calls = owner.send("photo", "ph1")
     assert texts(calls) == [t("watermark.error.download", lang)]
     assert not [c for c in calls if c.name == "sendPhoto"]
+
+
+def test_videos_sent_at_once_are_marked_one_after_another(store, tmp_path, monkeypatch):
+    owner = Owner(store)
+    owner.say("/watermark text @chan")
+    clip = make_video(tmp_path, 0.5)
+    running, most = [0], [0]
+    real = wm.watermark_video
+
+    def counted(src, dst, spec):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        try:
+            return real(src, dst, spec)
+        finally:
+            running[0] -= 1
+
+    monkeypatch.setattr(wm, "watermark_video", counted)
+    for n in range(3):
+        owner.session.add_file(f"v{n}", clip)
+
+    async def together():
+        await asyncio.gather(*(owner.dp.feed_update(owner.bot, media_message("video", f"v{n}", user_id=OWNER))
+                               for n in range(3)))
+
+    asyncio.run(together())
+    assert len(owner.session.called("sendVideo")) == 3 and most[0] == protection.VIDEO_JOBS == 1
