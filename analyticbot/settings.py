@@ -97,6 +97,9 @@ class Settings:
     api_version_ttl: float = 1.0
     # The public HTTPS address of the Mini App page (`make api` serves it at /app/): the bot's menu button.
     miniapp_url: str | None = None
+    # A self-hosted Telegram Bot API server (github.com/tdlib/telegram-bot-api) instead of api.telegram.org:
+    # lifts the 20 MB download limit in production, and lets tests run `make bot` against a local stand-in.
+    telegram_bot_api_url: str | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -137,6 +140,7 @@ class Settings:
             api_rate_burst=_int_env("ANALYTICBOT_API_RATE_BURST", 40),
             api_version_ttl=_float_env("ANALYTICBOT_API_VERSION_TTL", 1.0),
             miniapp_url=os.environ.get("ANALYTICBOT_MINIAPP_URL") or None,
+            telegram_bot_api_url=os.environ.get("TELEGRAM_BOT_API_URL") or None,
         )
         settings.warehouse_kind  # validate early: a typo in the URL scheme should fail at start, not mid-run
         return settings

@@ -17,6 +17,8 @@ import logging
 import sys
 
 from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand, MenuButtonWebApp, WebAppInfo
 
@@ -69,10 +71,16 @@ async def configure(bot: Bot, settings: Settings) -> None:
         log.warning("ANALYTICBOT_MINIAPP_URL is not set: no menu button opens the Mini App")
 
 
+def _session(settings: Settings) -> AiohttpSession:
+    if settings.telegram_bot_api_url:
+        return AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_bot_api_url.rstrip("/")))
+    return AiohttpSession()
+
+
 async def run(settings: Settings) -> None:
     migrate(settings)
     store = AppStore(settings)
-    bot = Bot(token=settings.require("bot_token"))
+    bot = Bot(token=settings.require("bot_token"), session=_session(settings))
     dp = create_dispatcher(store, SnapshotReader(settings), settings)
     stop = asyncio.Event()
     background: list[asyncio.Task] = []
