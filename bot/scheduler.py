@@ -38,7 +38,7 @@ from analyticbot.appstore.models import Channel, OutboxMessage, User
 from analyticbot.entitlements import CurrentPlan, current_plan
 from analyticbot.snapshot import ReadConnection, SnapshotReader, SnapshotUnavailable
 from bot.digests import Digest, DigestPrefs, DueDigest, compose_digest, due_digests
-from bot.entities import utf16_len
+from bot.entities import split_message, utf16_len
 from bot.i18n import fmt_date, fmt_decimal, fmt_int, fmt_percent, t
 from bot.outbox import enqueue
 
@@ -97,14 +97,19 @@ def queued_keys(store: AppStore, keys: Iterable[str]) -> set[str]:
 
 def digest_messages(digest: Digest) -> list[tuple[str, dict]]:
     """(method, params) to queue for a digest: one photo with the text as its caption when it fits, else the photo
-    and then the text (a caption is capped at 1024 UTF-16 units, a message at 4096)."""
-    entities = [e.model_dump(exclude_none=True) for e in digest.entities]
-    if digest.chart_png is None:
-        return [("sendMessage", {"text": digest.text, "entities": entities})]
-    photo = {"base64": base64.b64encode(digest.chart_png).decode(), "filename": "digest.png"}
-    if utf16_len(digest.text) <= CAPTION_LIMIT:
-        return [("sendPhoto", {"photo": photo, "caption": digest.text, "caption_entities": entities})]
-    return [("sendPhoto", {"photo": photo}), ("sendMessage", {"text": digest.text, "entities": entities})]
+    and then the text, in as many messages as it takes (a caption is capped at 1024 UTF-16 units, a message at
+    4096; an owner with many channels gets a long digest), each with at most 100 entities."""
+    def dump(entities):
+        return [e.model_dump(exclude_none=True) for e in entities]
+
+    photo = {"base64": base64.b64encode(digest.chart_png).decode(), "filename": "digest.png"} \
+        if digest.chart_png is not None else None
+    if photo is not None and utf16_len(digest.text) <= CAPTION_LIMIT:
+        [(text, entities)] = split_message(digest.text, digest.entities, CAPTION_LIMIT)
+        return [("sendPhoto", {"photo": photo, "caption": text, "caption_entities": dump(entities)})]
+    texts = [("sendMessage", {"text": text, "entities": dump(entities)})
+             for text, entities in split_message(digest.text, digest.entities)]
+    return ([("sendPhoto", {"photo": photo})] if photo is not None else []) + texts
 
 
 def alert_text(alert: alerting.Alert, ch: dict, lang: str) -> str:
@@ -174,7 +179,7 @@ class Scheduler:
     def _queue_digest(self, item: DueDigest, digest: Digest, now: datetime) -> bool:
         with self.store.transaction() as s:
             ids = [enqueue(s, chat_id=item.prefs.user_id, chat_kind="private", kind="digest", method=method,
-                           params=params, dedupe_key=item.key if i == 0 else f"{item.key}:text",
+                           params=params, dedupe_key=item.key if i == 0 else f"{item.key}:{i}",
                            now=_naive_utc(now))
                    for i, (method, params) in enumerate(digest_messages(digest))]
         return ids[0] is not None

@@ -55,7 +55,7 @@ def outbox(store, kind: str | None = None) -> list[OutboxMessage]:
 
 
 def digest_keys(store) -> list[str]:
-    return [r.dedupe_key for r in outbox(store, "digest") if not r.dedupe_key.endswith(":text")]
+    return [r.dedupe_key for r in outbox(store, "digest") if r.dedupe_key.count(":") == 2]
 
 
 def pay(store, user_id: int, plan_code: str = "pro_month", at: datetime = datetime(2026, 1, 1)) -> None:
@@ -192,6 +192,16 @@ def test_a_text_too_long_for_a_caption_follows_the_photo_with_its_entities():
     assert m == "sendPhoto" and short["caption"] == "hi"
     [(m, bare)] = sched.digest_messages(Digest("no chart", [], None))
     assert m == "sendMessage" and bare == {"text": "no chart", "entities": []}
+
+
+def test_a_digest_longer_than_a_message_goes_in_several():
+    body = TextBuilder()
+    for i in range(60):  # an owner with many channels
+        body.add("\n\n").add_custom_emoji("📢", "5433758796289685818").add(f" Канал {i}\n" + "Подписчики: 12 345 " * 5)
+    messages = sched.digest_messages(Digest(body.text, body.entities, b"png"))
+    assert [m for m, _ in messages] == ["sendPhoto"] + ["sendMessage"] * (len(messages) - 1) and len(messages) > 2
+    assert all(utf16_len(p["text"]) <= 4096 and len(p["entities"]) <= 100 for _, p in messages[1:])
+    assert sum(len(p["entities"]) for _, p in messages[1:]) == 60
 
 
 # -- alerts on a small published snapshot ---------------------------------------------------------------------
