@@ -24,18 +24,19 @@ from analyticbot.settings import ConfigError, Settings, get_settings
 from analyticbot.snapshot import SnapshotReader
 from bot import onboarding
 from bot import stats
-from bot import billing, channels
+from bot import billing, channels, privacy
 from bot.context import AccountMiddleware
 from bot.i18n import LANGS, t
 from bot.outbox import OutboxSender
 
 log = logging.getLogger("analyticbot.bot")
-COMMANDS = ("start", "help", "stats", "top", "post", "besttime", "report", "channels", "plan", "upgrade")
+COMMANDS = ("start", "help", "stats", "top", "post", "besttime", "report", "channels", "plan", "upgrade", "mydata",
+            "deleteme")
 
 
 def feature_routers() -> list:
     """One router per feature, in the order they get an update; the fallback (unknown input) comes last."""
-    return [onboarding.router(), stats.router(), channels.router(), billing.router()]
+    return [onboarding.router(), stats.router(), channels.router(), billing.router(), privacy.router()]
 
 
 def create_dispatcher(store: AppStore, snapshots: SnapshotReader | None = None,

@@ -144,17 +144,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "/stats – channel numbers and subscribers chart\n/top – best posts by views in 24 h\n"
               "/post <link> – one post's views over time\n/besttime – best time to post\n"
               "/report – PDF and Excel report\n/channels – your channels (connect one by adding me as an admin)\n"
-              "/plan – your plan and usage\n/upgrade – upgrade your plan\n/start – language and time zone\n"
+              "/plan – your plan and usage\n/upgrade – upgrade your plan\n"
+              "/mydata – download everything stored about you\n/deleteme – delete your account and channels\n"
+              "/start – language and time zone\n"
               "/help – this message",
         "ru": "/stats – цифры канала и график подписчиков\n/top – лучшие посты по просмотрам за 24 ч\n"
               "/post <ссылка> – просмотры одного поста во времени\n/besttime – лучшее время для публикации\n"
               "/report – отчёт в PDF и Excel\n/channels – ваши каналы (подключите, добавив меня администратором)\n"
-              "/plan – ваш тариф и его использование\n/upgrade – повысить тариф\n/start – язык и часовой пояс\n"
+              "/plan – ваш тариф и его использование\n/upgrade – повысить тариф\n"
+              "/mydata – скачать все данные о вас\n/deleteme – удалить аккаунт и каналы\n"
+              "/start – язык и часовой пояс\n"
               "/help – эта подсказка",
         "uz": "/stats – kanal raqamlari va obunachilar grafigi\n/top – 24 soatdagi koʻrishlar boʻyicha eng yaxshi postlar\n"
               "/post <havola> – bitta postning vaqt boʻyicha koʻrishlari\n/besttime – post joylash uchun eng yaxshi vaqt\n"
               "/report – PDF va Excel hisobot\n/channels – kanallaringiz (meni administrator qilib qoʻshing)\n"
-              "/plan – tarifingiz va undan foydalanish\n/upgrade – tarifni oshirish\n/start – til va vaqt mintaqasi\n"
+              "/plan – tarifingiz va undan foydalanish\n/upgrade – tarifni oshirish\n"
+              "/mydata – siz haqingizdagi barcha maʼlumotlarni yuklab olish\n"
+              "/deleteme – akkaunt va kanallarni oʻchirish\n/start – til va vaqt mintaqasi\n"
               "/help – shu yordam",
     },
     "unknown.command": {
