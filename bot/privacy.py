@@ -72,12 +72,17 @@ def _erase(store: AppStore, settings: Settings, user_id: int) -> Erasure | None:
 
 async def _drop_buttons(query: CallbackQuery) -> None:
     """The question's buttons go once answered, so the chat does not keep a live "delete" button around."""
-    if query.message is None:
+    if not isinstance(query.message, Message):  # gone, or too old for Telegram to hand over
         return
     try:
         await query.message.edit_reply_markup(reply_markup=None)
     except TelegramBadRequest as exc:  # too old to edit, or already without buttons: nothing to tidy
         log.info("could not remove the erasure buttons: %s", exc)
+
+
+async def _say(query: CallbackQuery, text: str) -> None:
+    """Reply in the requester's private chat, also when the question's message is no longer accessible."""
+    await query.bot.send_message(chat_id=query.from_user.id, text=text)
 
 
 async def erase_choice(query: CallbackQuery, store: AppStore, settings: Settings, lang: str) -> None:
@@ -88,15 +93,15 @@ async def erase_choice(query: CallbackQuery, store: AppStore, settings: Settings
     await query.answer()
     await _drop_buttons(query)
     if choice == "no":
-        await query.message.answer(t("privacy.cancelled", lang))
+        await _say(query, t("privacy.cancelled", lang))
         return
     erasure = await asyncio.to_thread(_erase, store, settings, query.from_user.id)
     if erasure is None:  # pressed again after the erasure, or never registered
-        await query.message.answer(t("privacy.nothing_stored", lang))
+        await _say(query, t("privacy.nothing_stored", lang))
         return
     log.info("user %s erased (request %s, %s channels)", erasure.user_id, erasure.request_id,
              len(erasure.channel_ids))
-    await query.message.answer(t("privacy.deleted", lang, count=len(erasure.channel_ids)))
+    await _say(query, t("privacy.deleted", lang, count=len(erasure.channel_ids)))
 
 
 def router() -> Router:

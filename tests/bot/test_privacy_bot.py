@@ -116,3 +116,18 @@ def test_deleteme_without_an_account_says_there_is_nothing_to_delete(store):
     assert [c.method.text for c in calls if c.name == "sendMessage"] == [t("privacy.nothing_stored", "ru")]
     assert not any(c.method.reply_markup for c in calls if c.name == "sendMessage")
     assert _counts(store) == (0, 0, 0)
+
+
+def test_confirm_on_a_question_telegram_no_longer_hands_over_still_answers_in_private(store):
+    from aiogram.types import Update
+
+    from tests.bot.fake_telegram import user_json
+
+    _owner(store)
+    old = Update.model_validate({"update_id": 901_234, "callback_query": {
+        "id": "cb9", "from": user_json(OWNER), "chat_instance": "ci", "data": f"erase:yes:{OWNER}"}})
+    calls = Chat(store).feed(old)
+    assert [(c.method.chat_id, c.method.text) for c in calls if c.name == "sendMessage"] == [
+        (OWNER, t("privacy.deleted", "en", count=1))]
+    assert not any(c.name == "editMessageReplyMarkup" for c in calls)
+    assert _counts(store) == (0, 0, 1)
