@@ -27,11 +27,18 @@ def cmd_migrate(settings: Settings) -> None:
 
 
 def register_demo_accounts(settings: Settings) -> int:
-    """Owners and channels of the demo, registered in the operational store like real ones (idempotent)."""
+    """Owners and channels of the demo, registered in the operational store like real ones (idempotent).
+
+    A demo owner who erased themselves (/deleteme) stays erased: neither they nor their channels come back."""
     from analyticbot.appstore.channels import register_owned_channels
+    from analyticbot.appstore.db import session_scope
+    from analyticbot.privacy import erased_ids
     from analyticbot.telegram.demo import DEMO_START, demo_channels
 
-    channels = demo_channels(seed=settings.demo_seed, scale=settings.demo_scale)
+    with session_scope(settings) as session:
+        erased_users, erased_channels = erased_ids(session)
+    channels = [ch for ch in demo_channels(seed=settings.demo_seed, scale=settings.demo_scale)
+                if ch.owner_user_id not in erased_users and ch.channel_id not in erased_channels]
     owners = {ch.owner_user_id: dict(user_id=ch.owner_user_id, language=ch.owner_language, time_zone=ch.time_zone)
               for ch in channels}
     register_owned_channels(settings, list(owners.values()), [

@@ -10,7 +10,8 @@ What erasure removes and what it keeps (the choice, written down):
   0006 drops the foreign key from `orders.user_id` to `users`, so the order outlives the user row and a later
   /start creates a fresh account with no settings. The warehouse keeps the revenue models built on them
   (payments, MRR, cohorts) for the same reason; everything else of the user and their channels is purged there
-  by the next pipeline run (`orchestration/defs/privacy`).
+  by the next pipeline run (`analyticbot.erasure`, `orchestration/defs/privacy`), and the churn scores leave
+  them out although their payments stay: a risk score of a person is no accounting record.
 - Kept: audit-log rows where an admin acted on them (the audit log is append-only by design) and the
   `erasure_requests` row itself (ids only), which is how the pipeline knows what to purge.
 """

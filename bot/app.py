@@ -25,7 +25,7 @@ from aiogram.types import BotCommand, MenuButtonWebApp, WebAppInfo
 from analyticbot.appstore.db import AppStore, migrate
 from analyticbot.settings import ConfigError, Settings, get_settings
 from analyticbot.snapshot import SnapshotReader
-from bot import admin, billing, channels, onboarding, protection, settings_commands, stats
+from bot import admin, billing, channels, onboarding, privacy, protection, settings_commands, stats
 from bot.context import AccountMiddleware
 from bot.i18n import LANGS, t
 from bot.outbox import OutboxSender
@@ -33,13 +33,13 @@ from bot.scheduler import Scheduler
 
 log = logging.getLogger("analyticbot.bot")
 COMMANDS = ("start", "help", "stats", "top", "post", "besttime", "report", "channels", "watermark", "plan",
-            "upgrade", "digest", "alerts", "quiet")
+            "upgrade", "digest", "alerts", "quiet", "mydata", "deleteme")
 
 
 def feature_routers() -> list:
     """One router per feature, in the order they get an update; the fallback (unknown input) comes last."""
     return [onboarding.router(), stats.router(), channels.router(), billing.router(), protection.router(),
-            settings_commands.router(), admin.router()]
+            settings_commands.router(), privacy.router(), admin.router()]
 
 
 def create_dispatcher(store: AppStore, snapshots: SnapshotReader | None = None,

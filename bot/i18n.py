@@ -146,21 +146,30 @@ MESSAGES: dict[str, dict[str, str]] = {
               "/report – PDF and Excel report\n/channels – your channels (connect one by adding me as an admin)\n"
               "/watermark – your mark on photos and videos (paid plans)\n"
               "/plan – your plan and usage\n/upgrade – upgrade your plan\n"
-              "/digest – when your digest comes\n/alerts – alerts on or off\n/quiet – quiet hours for alerts\n/start – language and time zone\n"
+              "/digest – when your digest comes\n/alerts – alerts on or off\n"
+              "/quiet – quiet hours for alerts\n"
+              "/mydata – download everything stored about you\n/deleteme – delete your account and channels\n"
+              "/start – language and time zone\n"
               "/help – this message",
         "ru": "/stats – цифры канала и график подписчиков\n/top – лучшие посты по просмотрам за 24 ч\n"
               "/post <ссылка> – просмотры одного поста во времени\n/besttime – лучшее время для публикации\n"
               "/report – отчёт в PDF и Excel\n/channels – ваши каналы (подключите, добавив меня администратором)\n"
               "/watermark – ваш знак на фото и видео (платные тарифы)\n"
               "/plan – ваш тариф и его использование\n/upgrade – повысить тариф\n"
-              "/digest – когда приходит сводка\n/alerts – оповещения вкл/выкл\n/quiet – тихие часы для оповещений\n/start – язык и часовой пояс\n"
+              "/digest – когда приходит сводка\n/alerts – оповещения вкл/выкл\n"
+              "/quiet – тихие часы для оповещений\n"
+              "/mydata – скачать все данные о вас\n/deleteme – удалить аккаунт и каналы\n"
+              "/start – язык и часовой пояс\n"
               "/help – эта подсказка",
         "uz": "/stats – kanal raqamlari va obunachilar grafigi\n/top – 24 soatdagi koʻrishlar boʻyicha eng yaxshi postlar\n"
               "/post <havola> – bitta postning vaqt boʻyicha koʻrishlari\n/besttime – post joylash uchun eng yaxshi vaqt\n"
               "/report – PDF va Excel hisobot\n/channels – kanallaringiz (meni administrator qilib qoʻshing)\n"
               "/watermark – rasm va videolarga belgingiz (pullik tariflar)\n"
               "/plan – tarifingiz va undan foydalanish\n/upgrade – tarifni oshirish\n"
-              "/digest – hisobot qachon kelishi\n/alerts – ogohlantirishlarni yoqish/oʻchirish\n/quiet – ogohlantirishlar uchun sokin soatlar\n/start – til va vaqt mintaqasi\n"
+              "/digest – hisobot qachon kelishi\n/alerts – ogohlantirishlarni yoqish/oʻchirish\n"
+              "/quiet – ogohlantirishlar uchun sokin soatlar\n"
+              "/mydata – siz haqingizdagi barcha maʼlumotlarni yuklab olish\n"
+              "/deleteme – akkaunt va kanallarni oʻchirish\n/start – til va vaqt mintaqasi\n"
               "/help – shu yordam",
     },
     "unknown.command": {

@@ -145,3 +145,98 @@ def test_one_more_demo_day_adds_exactly_that_day(pipeline, monkeypatch):
             assert stored == expected.table(name).num_rows, name
         last = wh.query_pl("SELECT max(date) AS d FROM marts.fct_channel_daily")["d"][0]
     assert str(last) == "2026-06-22"
+
+
+# Tables that hold a channel's rows, by layer; the incremental ones (*) keep old days unless purged.
+CHANNEL_TABLES = ["raw.telegram_channels", "raw.telegram_posts", "raw.telegram_post_snapshots",
+                  "raw.telegram_channel_snapshots", "raw.telegram_channel_daily_stats", "raw.app_channels",
+                  "intermediate.int_post_snapshots_enriched", "intermediate.int_post_reach_interpolated",  # *
+                  "intermediate.int_daily_reach_allocated", "marts.fct_post_decay",  # *
+                  "marts.dim_channels", "marts.fct_posts", "marts.fct_channel_daily", "marts.fct_post_hourly_heatmap"]
+USER_TABLES = {"raw.app_users": "user_id", "raw.app_user_activity_daily": "user_id",
+               "marts.fct_user_activity_daily": "user_id", "marts.dim_channels": "owner_user_id"}
+PUBLISHED = ["marts.dim_channels", "marts.fct_posts", "marts.fct_channel_daily", "marts.fct_post_decay",
+             "marts.fct_post_hourly_heatmap", "ml.best_time_slots", "ml.channel_forecasts", "ml.channel_model_status"]
+
+
+def _rows_of(query, channels: list[int], user: int) -> dict[str, int]:
+    ids = ", ".join(str(c) for c in channels)
+    found = {t: query(f"SELECT count(*) AS n FROM {t} WHERE channel_id IN ({ids})")["n"][0] for t in CHANNEL_TABLES}
+    found |= {f"{t}.{c}": query(f"SELECT count(*) AS n FROM {t} WHERE {c} = {user}")["n"][0]
+              for t, c in USER_TABLES.items()}
+    found["raw.rejected_records"] = query(
+        f"SELECT count(*) AS n FROM raw.rejected_records WHERE channel_ref IN ({', '.join(repr(str(c)) for c in channels)})"
+    )["n"][0]
+    return found
+
+
+def test_an_owner_erased_through_the_bot_leaves_the_warehouse_and_the_snapshot_at_the_next_run(pipeline,
+                                                                                                  monkeypatch):
+    """Runs last in this module: it erases a demo owner for good."""
+    import asyncio
+    import json
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from analyticbot import cli
+    from analyticbot.appstore.db import AppStore
+    from analyticbot.appstore.models import Channel, ErasureRequest, User
+    from analyticbot.settings import get_settings
+    from analyticbot.snapshot import SnapshotReader
+    from analyticbot.warehouse import open_warehouse
+    from bot.app import create_dispatcher
+    from tests.bot.fake_telegram import FakeTelegramSession, make_bot, private_message
+    from tests.bot.test_onboarding import callback
+
+    monkeypatch.setenv("ANALYTICBOT_DEMO_DAYS", "22")  # as the run before left it: nothing new to ingest
+    settings = get_settings()
+    store = AppStore(settings)
+    with store.transaction() as s:
+        owners = {}
+        for ch in s.scalars(select(Channel).where(Channel.source_kind == "demo")):
+            owners.setdefault(ch.owner_user_id, []).append(ch.channel_id)
+        victim = max(owners, key=lambda o: (len(owners[o]), o))
+        gone = sorted(owners[victim])
+        kept = sorted(c for o, cs in owners.items() if o != victim for c in cs) + [1987654321]  # + the export
+    with open_warehouse(settings) as wh:
+        # a refused record of the victim's channel, as ingestion files them (channel_ref = the id as text)
+        wh.execute("INSERT INTO raw.rejected_records VALUES ('telegram', ?, 'x@1', 'views went backwards', '{}', ?)",
+                   [str(gone[0]), datetime(2026, 6, 1)])
+        before = _rows_of(wh.query_pl, gone, victim)
+        kept_before = {t: wh.query_pl(f"SELECT * FROM {t} WHERE channel_id IN ({', '.join(map(str, kept))}) "
+                                      "ORDER BY ALL") for t in CHANNEL_TABLES if not t.startswith("raw.app")}
+    assert all(n > 0 for n in before.values()), before  # every table held something of theirs
+
+    session, dp = FakeTelegramSession(), create_dispatcher(store, settings=settings)
+    bot = make_bot(session)
+    for update in (private_message("/deleteme", user_id=victim), callback(f"erase:yes:{victim}", user_id=victim)):
+        asyncio.run(dp.feed_update(bot, update))
+    with store.transaction() as s:
+        assert s.get(User, victim) is None
+        [request] = s.scalars(select(ErasureRequest)).all()
+        assert json.loads(request.channel_ids) == gone and request.purged_at is None
+
+    assert cli.run_pipeline(settings)
+    with open_warehouse(settings) as wh:
+        after = _rows_of(wh.query_pl, gone, victim)
+        for t, frame in kept_before.items():
+            again = wh.query_pl(f"SELECT * FROM {t} WHERE channel_id IN ({', '.join(map(str, kept))}) ORDER BY ALL")
+            assert again.equals(frame), f"{t}: other owners' rows changed"
+    assert after == {t: 0 for t in before}
+    reader = SnapshotReader(settings)
+    ids = ", ".join(map(str, gone))
+    for t in PUBLISHED:
+        assert reader.query(f"SELECT count(*) AS n FROM {t} WHERE channel_id IN ({ids})")["n"][0] == 0, t
+    assert reader.query(f"SELECT count(*) AS n FROM marts.fct_user_activity_daily WHERE user_id = {victim}")["n"][0] == 0
+    published = set(reader.query("SELECT channel_id FROM marts.dim_channels")["channel_id"].to_list())
+    assert published == set(kept)
+    with store.transaction() as s:
+        assert s.scalars(select(ErasureRequest.purged_at)).one() is not None
+
+    # `make demo` again does not bring the erased owner back, and the next run finds nothing to purge
+    cli.register_demo_accounts(settings)
+    with store.transaction() as s:
+        assert s.get(User, victim) is None
+        assert not s.scalars(select(Channel).where(Channel.channel_id.in_(gone))).all()
+    store.dispose()

@@ -4,17 +4,18 @@ from analyticbot.appstore.activity import load_activity
 from analyticbot.appstore.channels import mirror_tables
 from analyticbot.settings import get_settings
 from analyticbot.warehouse import open_warehouse
+from orchestration.defs.privacy.assets import WAREHOUSE_PURGE
 from orchestration.lib.pools import WAREHOUSE_POOL
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(["raw", "app_users"], description="Mirror of the operational store's users.",
-                     group_name="raw", kinds={"sqlalchemy", "duckdb"}),
+                     group_name="raw", kinds={"sqlalchemy", "duckdb"}, deps=[WAREHOUSE_PURGE]),
         dg.AssetSpec(["raw", "app_channels"], description="Mirror of the operational store's channels and owners.",
-                     group_name="raw", kinds={"sqlalchemy", "duckdb"}),
+                     group_name="raw", kinds={"sqlalchemy", "duckdb"}, deps=[WAREHOUSE_PURGE]),
         dg.AssetSpec(["raw", "app_plans"], description="Mirror of the plan catalogue (prices, limits).",
-                     group_name="raw", kinds={"sqlalchemy", "duckdb"}),
+                     group_name="raw", kinds={"sqlalchemy", "duckdb"}, deps=[WAREHOUSE_PURGE]),
     ],
     pool=WAREHOUSE_POOL,
 )
@@ -33,7 +34,7 @@ def app_mirror(context: dg.AssetExecutionContext):
 
 
 @dg.asset(key=["raw", "app_user_activity_daily"], group_name="raw", kinds={"sqlalchemy", "duckdb"},
-          pool=WAREHOUSE_POOL)
+          deps=[WAREHOUSE_PURGE], pool=WAREHOUSE_POOL)
 def app_user_activity(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Daily product usage per user (bot commands, Mini App sessions, reports opened), copied from the
     operational store: in full the first time, then from a couple of days below the newest day copied, since

@@ -16,6 +16,9 @@ from typing import Callable
 import dagster as dg
 import polars as pl
 
+from analyticbot.appstore.db import session_scope
+from analyticbot.erasure import keep_unerased
+from analyticbot.privacy import erased_ids
 from analyticbot.settings import Settings, get_settings
 from analyticbot.warehouse import open_warehouse
 from models_ml.evaluation import CHANNEL_STATUS_SCHEMA, NotEnoughData, TrainingResult
@@ -251,6 +254,12 @@ def churn_scores(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                                                   "serving_version": "none"})
         model, card = found
         scores = churn.score(model, data, as_of=as_of, model_version=card.version, use_baseline=use_baseline)
+        # The payments an erased user made stay (accounting records), so they would be scored again on every
+        # run; a risk profile of somebody who asked to be forgotten is not an accounting record.
+        with session_scope(settings) as s:
+            erased_users, _ = erased_ids(s)
+        scores = keep_unerased(scores.sort("risk_rank"), erased_users)
+        scores = scores.with_columns(risk_rank=pl.int_range(1, scores.height + 1, dtype=pl.Int32))
         replace_table(wh, "ml.churn_scores", scores)
     top = scores.sort("risk_rank").head(5).select(
         "risk_rank", "customer_id", "plan_code", "gateway", "period_end", "churn_probability", "status", "reason_1")

@@ -7,6 +7,7 @@ from analyticbot.settings import ConfigError, get_settings
 from analyticbot.telegram.collect import collect_demo, collect_exports, collect_live, window
 from analyticbot.telegram.contract import RAW_TABLES
 from analyticbot.warehouse import open_warehouse
+from orchestration.defs.privacy.assets import WAREHOUSE_PURGE
 from orchestration.lib.pools import WAREHOUSE_POOL
 
 RAW_TELEGRAM_KEYS = [dg.AssetKey(["raw", name]) for name in RAW_TABLES]
@@ -15,7 +16,7 @@ RAW_TELEGRAM_KEYS = [dg.AssetKey(["raw", name]) for name in RAW_TABLES]
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(["raw", spec.name], description=spec.doc, group_name="raw", kinds={"telegram", "duckdb"},
-                     metadata={"natural_key": ", ".join(spec.key)})
+                     metadata={"natural_key": ", ".join(spec.key)}, deps=[WAREHOUSE_PURGE])
         for spec in RAW_TABLES.values()
     ],
     pool=WAREHOUSE_POOL,
