@@ -532,3 +532,10 @@ def admin_action(store: AppStore, settings: Settings, principal: Principal, acti
     except Exception as exc:
         _audit_alone(store, action, outcome="failed", reason="error", error=type(exc).__name__, **common)
         raise
+
+
+def record_refusal(store: AppStore, principal: Principal, action: str, target: str | None, *, reason: str,
+                   now: datetime | None = None) -> None:
+    """A denied audit row for something the principal tried and may not do (a page above their role)."""
+    _audit_alone(store, action, outcome="denied", at=now or utcnow(), account_id=principal.account_id,
+                 target=target, address=principal.client_address, reason=reason)
