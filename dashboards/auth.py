@@ -21,7 +21,6 @@ Every refusal and failure writes an audit row with its outcome, in a transaction
 from __future__ import annotations
 
 import hashlib
-import hmac
 import ipaddress
 import re
 import secrets
@@ -36,6 +35,7 @@ import pyotp
 import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pyotp.exceptions import OTPVerificationError
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -229,15 +229,12 @@ def totp_counter(secret: str, code: str, now: datetime, after: int | None = None
     code = (code or "").replace(" ", "")
     if not (len(code) == 6 and code.isascii() and code.isdigit()):
         return None
-    totp = pyotp.TOTP(secret)
     moment = now.replace(tzinfo=UTC)  # pyotp reads a naive time as local time
-    if not totp.verify(code, for_time=moment, valid_window=1):
+    try:
+        step = pyotp.TOTP(secret).verify_and_get_timecode(code, for_time=moment, valid_window=1)
+    except OTPVerificationError:
         return None
-    current = totp.timecode(moment)
-    for step in (current, current - 1, current + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code) and (after is None or step > after):
-            return step
-    return None
+    return step if after is None or step > after else None
 
 
 # -- accounts ------------------------------------------------------------------------------------------------------
