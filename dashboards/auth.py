@@ -50,7 +50,8 @@ ISSUER = "AnalyticBot"
 ENROL_MINUTES = 10  # how long the QR step of a first login stays open
 # Sign-in events are audited but are not admin actions: they do not count against the rate limit.
 SIGN_IN_ACTIONS = ("login", "logout", "lockout", "totp_enrolled", "session_expired")
-USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+# Starts with a letter: a name of digits only would read like a Telegram user id in the audit log's target.
+USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,63}")
 
 WRONG_LOGIN = "Wrong username, password or code."
 ADDRESS_REFUSED = "The dashboards cannot be opened from this address. Ask an admin to add it to the allowlist."
@@ -189,7 +190,7 @@ def normalise_username(username: str) -> str:
     name = (username or "").strip().lower()
     if not USERNAME.fullmatch(name):
         raise ValueError("a username is 2 to 64 characters: letters a-z, digits, '.', '_' or '-', "
-                         "starting with a letter or a digit")
+                         "starting with a letter")
     return name
 
 

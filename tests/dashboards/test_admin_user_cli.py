@@ -76,3 +76,15 @@ def test_the_demo_admin_is_created_once_and_a_second_demo_says_it_exists(store, 
     second = ensure_demo_admin(settings)
     assert "exists" in second and "password:" not in second and password not in second
     assert [r["action"] for r in audit_rows(store)] == ["create_account"]
+
+
+def test_make_demo_prints_the_demo_admin_last_and_only_the_first_time(store, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "build_demo", lambda settings: True)  # the pipeline has tests of its own
+    monkeypatch.setattr(cli, "print_summary", lambda settings: print("SUMMARY"))
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    password, _ = printed_credentials(out)
+    assert out.index("SUMMARY") < out.index(f"username: {DEMO_ADMIN}") < out.index(password)
+    assert cli.main(["demo"]) == 0
+    again = capsys.readouterr().out
+    assert "exists" in again and password not in again and "password:" not in again
