@@ -17,7 +17,7 @@ from analyticbot.appstore.db import AppStore, alembic_config, migrate
 from analyticbot.appstore.models import DashboardAccount, DashboardSession, RuntimeSetting
 from analyticbot.settings import LOOPBACK_NETWORKS, ConfigError, get_settings
 from dashboards import auth
-from tests.dashboards.logins import audit_rows, code_at, new_account, secret_of
+from tests.dashboards.logins import audit_rows, code_at, new_account
 
 T0 = datetime(2026, 12, 2, 10, 0, 0)
 HOME = "127.0.0.1"
