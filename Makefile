@@ -12,7 +12,8 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: install system-packages demo test ui webhooks api twa-url bot bench import-export summary validate clean
+.PHONY: install system-packages demo test ui webhooks api twa-url bot dashboards admin-user bench import-export summary \
+  validate clean
 
 # The virtual environment, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -74,6 +75,18 @@ twa-url: install
 ## bot: the Telegram bot (long polling) and its outbox sender; needs BOT_TOKEN (it says so without one)
 bot: install
 	$(BIN)/python -m bot.app
+
+## dashboards: the team's dashboards (Streamlit) on the published snapshot at http://127.0.0.1:8501 (host and port:
+## ANALYTICBOT_DASHBOARDS_HOST/PORT). Log in with the demo admin account `make demo` printed, or `make admin-user`.
+dashboards: install
+	$(BIN)/analyticbot migrate
+	$(BIN)/python -m dashboards
+
+## admin-user ACCOUNT=<name> [ROLE=viewer|analyst|admin] [RESET=1]: a dashboards account; prints its password once
+## (RESET=1: a new password and second factor for an existing account)
+admin-user: install
+	@test -n "$(ACCOUNT)" || { echo "usage: make admin-user ACCOUNT=alice ROLE=admin"; exit 2; }
+	@$(BIN)/analyticbot admin-user "$(ACCOUNT)" --role "$(or $(ROLE),viewer)" $(if $(RESET),--reset)
 
 ## bench: benchmarks; figures go to bench/RESULTS.md by hand after review
 bench: install

@@ -5,6 +5,7 @@
     analyticbot summary
     analyticbot migrate
     analyticbot grant-admin 123456789 [--revoke]
+    analyticbot admin-user alice --role admin [--reset]
 """
 
 from __future__ import annotations
@@ -116,6 +117,10 @@ def cmd_demo(settings: Settings) -> int:
     print(f"Pipeline {'finished' if ok else 'FAILED'} in {elapsed:.1f} s.\n")
     if ok:
         print_summary(settings)
+    from dashboards.accounts import ensure_demo_admin
+
+    # Last, so that the one-time password is the last thing on the screen rather than scrolled away.
+    print("\n" + ensure_demo_admin(settings))
     return 0 if ok else 1
 
 
@@ -295,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     grant = sub.add_parser("grant-admin", help="give a user who has started the bot the admin role (audited)")
     grant.add_argument("user_id", type=_user_id, help="Telegram user id")
     grant.add_argument("--revoke", action="store_true", help="take the admin role back")
+    admin_user = sub.add_parser("admin-user", help="create a dashboards account; prints its password once")
+    admin_user.add_argument("username")
+    admin_user.add_argument("--role", choices=["viewer", "analyst", "admin"], default="viewer")
+    admin_user.add_argument("--reset", action="store_true",
+                            help="a new password and second factor for an existing account (lost phone)")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -321,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_twa_url(settings, args.user, args.base)
     if args.command == "grant-admin":
         return cmd_grant_admin(settings, args.user_id, args.revoke)
+    if args.command == "admin-user":
+        from dashboards.accounts import cmd_admin_user
+
+        cmd_migrate(settings)
+        return cmd_admin_user(settings, args.username, args.role, args.reset)
     cmd_migrate(settings)
     return 0
 

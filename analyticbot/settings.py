@@ -9,6 +9,7 @@ Secrets are read here and nowhere else; `Settings.__repr__` hides them so they n
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields
 from functools import cached_property
@@ -49,6 +50,13 @@ def _int_env(name: str, default: int | None) -> int | None:
         raise ConfigError(f"{name} must be a whole number") from None
 
 
+def _positive_int_env(name: str, default: int) -> int:
+    value = _int_env(name, default)
+    if value < 1:  # 0 failures before a lockout or a 0-minute session would lock everybody out
+        raise ConfigError(f"{name} must be at least 1")
+    return value
+
+
 def _float_env(name: str, default: float) -> float:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -57,6 +65,24 @@ def _float_env(name: str, default: float) -> float:
         return float(value)
     except ValueError:
         raise ConfigError(f"{name} must be a number") from None
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# An empty ANALYTICBOT_ADMIN_ALLOWLIST lets in this machine only: the dashboards hold customers' payments and an
+# admin panel, so reaching them from elsewhere is a decision somebody writes down, not a default.
+LOOPBACK_NETWORKS: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def _networks_env(name: str) -> tuple[IPNetwork, ...]:
+    """A comma- or space-separated list of addresses or CIDR networks; empty = the loopback networks."""
+    entries = [e for e in os.environ.get(name, "").replace(",", " ").split() if e]
+    networks = []
+    for n, entry in enumerate(entries, 1):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name}: entry {n} is not an IP address or CIDR network") from None
+    return tuple(networks) or LOOPBACK_NETWORKS
 
 
 @dataclass(frozen=True)
@@ -100,6 +126,18 @@ class Settings:
     # A self-hosted Telegram Bot API server (github.com/tdlib/telegram-bot-api) instead of api.telegram.org:
     # lifts the 20 MB download limit in production, and lets tests run `make bot` against a local stand-in.
     telegram_bot_api_url: str | None = None
+    # The team's dashboards (`make dashboards`, dashboards/): where Streamlit listens, which client addresses may
+    # log in, how many wrong logins lock an account and for how long, how long a login lasts (idle and in all),
+    # and how many admin actions one account may take in a sliding window.
+    dashboards_host: str = "127.0.0.1"
+    dashboards_port: int = 8501
+    admin_allowlist: tuple[IPNetwork, ...] = LOOPBACK_NETWORKS
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    admin_rate_limit: int = 20
+    admin_rate_window_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -141,6 +179,15 @@ class Settings:
             api_version_ttl=_float_env("ANALYTICBOT_API_VERSION_TTL", 1.0),
             miniapp_url=os.environ.get("ANALYTICBOT_MINIAPP_URL") or None,
             telegram_bot_api_url=os.environ.get("TELEGRAM_BOT_API_URL") or None,
+            dashboards_host=os.environ.get("ANALYTICBOT_DASHBOARDS_HOST") or "127.0.0.1",
+            dashboards_port=_int_env("ANALYTICBOT_DASHBOARDS_PORT", 8501),
+            admin_allowlist=_networks_env("ANALYTICBOT_ADMIN_ALLOWLIST"),
+            login_max_failures=_positive_int_env("ANALYTICBOT_LOGIN_MAX_FAILURES", 5),
+            login_lockout_minutes=_positive_int_env("ANALYTICBOT_LOGIN_LOCKOUT_MINUTES", 15),
+            session_idle_minutes=_positive_int_env("ANALYTICBOT_SESSION_IDLE_MINUTES", 30),
+            session_max_hours=_positive_int_env("ANALYTICBOT_SESSION_MAX_HOURS", 12),
+            admin_rate_limit=_positive_int_env("ANALYTICBOT_ADMIN_RATE_LIMIT", 20),
+            admin_rate_window_seconds=_positive_int_env("ANALYTICBOT_ADMIN_RATE_WINDOW_SECONDS", 60),
         )
         settings.warehouse_kind  # validate early: a typo in the URL scheme should fail at start, not mid-run
         return settings

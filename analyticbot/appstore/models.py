@@ -253,17 +253,98 @@ class OutboxMessage(Base):
 
 
 # -- admin and privacy ------------------------------------------------------------------------------------
+AUDIT_OUTCOMES = ("ok", "denied", "failed")
+
+
 class AdminAuditLog(Base):
-    """Every admin action (bot commands, admin panel): who, what, on whom, when. Append-only."""
+    """Every admin action (bot commands, admin panel, command line) and every sign-in event of the dashboards:
+    who, what, on whom, when, from which address, the values before and after, and how it ended. Append-only."""
     __tablename__ = "admin_audit_log"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('ok', 'denied', 'failed')", name="ck_admin_audit_log_outcome"),
+    )
 
     id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
-    admin_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    action: Mapped[str] = mapped_column(String(32), comment="e.g. broadcast, user_lookup")
+    admin_user_id: Mapped[int] = mapped_column(BigInteger, index=True,
+                                               comment="Telegram user id; 0 = none (command line, dashboards)")
+    action: Mapped[str] = mapped_column(String(32), comment="e.g. broadcast, user_lookup, login")
     target: Mapped[str | None] = mapped_column(String(64), nullable=True, comment="e.g. the looked-up user id")
     detail: Mapped[str] = mapped_column(Text, default="{}", comment="JSON")
-    source: Mapped[str] = mapped_column(String(16), default="bot", comment="bot | admin_panel")
+    source: Mapped[str] = mapped_column(String(16), default="bot", comment="bot | admin_panel | cli")
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    # Since 0007. No foreign key: the log outlives whatever it names.
+    account_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True,
+                                                   comment="dashboard_accounts.id of a dashboards actor")
+    client_address: Mapped[str | None] = mapped_column(String(64), nullable=True,
+                                                       comment="the dashboards client's IP address")
+    before_value: Mapped[str | None] = mapped_column(Text, nullable=True, comment="JSON, what the change replaced")
+    after_value: Mapped[str | None] = mapped_column(Text, nullable=True, comment="JSON, what the change wrote")
+    outcome: Mapped[str] = mapped_column(String(8), default="ok", comment="ok | denied | failed")
+
+
+# -- the team's dashboards --------------------------------------------------------------------------------
+DASHBOARD_ROLES = ("viewer", "analyst", "admin")  # in increasing order of what they may do
+
+
+class DashboardAccount(Base):
+    """A person of the team who logs in to the dashboards (`analyticbot admin-user`): not a Telegram user.
+
+    The password is an argon2id hash; the TOTP secret is kept as base32 because verifying a code needs it."""
+    __tablename__ = "dashboard_accounts"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'analyst', 'admin')", name="ck_dashboard_accounts_role"),
+        CheckConstraint("failed_logins >= 0", name="ck_dashboard_accounts_failed_logins"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, comment="lower case")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    totp_secret: Mapped[str] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(
+        DateTime, nullable=True, comment="first code accepted; until then a login shows the enrolment QR code")
+    totp_last_counter: Mapped[int | None] = mapped_column(
+        BigInteger, nullable=True, comment="time step of the last accepted code: a code works once")
+    role: Mapped[str] = mapped_column(String(8), default="viewer")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, comment="wrong logins since the last good one")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+SESSION_STAGES = ("enrol", "active")
+
+
+class DashboardSession(Base):
+    """A login: the browser holds the token, the store holds its SHA-256, so a copy of the store opens nothing.
+
+    `enrol` = password right, second factor not yet set up (the next step shows the QR code); `active` = logged
+    in. A session ends at logout, after `session_idle_minutes` unused, or `session_max_hours` after it began."""
+    __tablename__ = "dashboard_sessions"
+    __table_args__ = (
+        CheckConstraint("stage IN ('enrol', 'active')", name="ck_dashboard_sessions_stage"),
+    )
+
+    id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("dashboard_accounts.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(8))
+    client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class RuntimeSetting(Base):
+    """Feature flags and other settings the admin panel changes while everything runs (no restart, no deploy).
+    Written only with an audit row holding the value before and after."""
+    __tablename__ = "runtime_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, comment="JSON")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True,
+                                                   comment="dashboards username, or cli")
 
 
 class ErasureRequest(Base):
