@@ -97,6 +97,9 @@ def _order_events_of(session: Session, order_ids: set[int]) -> list[PaymentEvent
     return out
 
 
+STAFF_COLUMNS = frozenset({"admin_user_id", "account_id", "client_address"})
+
+
 def export_user_data(session: Session, user_id: int) -> dict[str, Any]:
     """Everything the operational store holds about `user_id`, as a JSON-ready dict (datetimes ISO, UTC)."""
     user = session.get(User, user_id)
@@ -126,7 +129,9 @@ def export_user_data(session: Session, user_id: int) -> dict[str, Any]:
         "outbox_messages": [{**r, "payload": _json_or_text(r["payload"])} for r in rows(
             OutboxMessage, OutboxMessage.chat_id == user_id, OutboxMessage.chat_kind == "private",
             order=OutboxMessage.id)],
-        "admin_audit_log": rows(AdminAuditLog, AdminAuditLog.target == str(user_id), order=AdminAuditLog.id),
+        # what the team did to their account, not who on the team did it or from which address (staff data)
+        "admin_audit_log": [{k: v for k, v in r.items() if k not in STAFF_COLUMNS} for r in rows(
+            AdminAuditLog, AdminAuditLog.target == str(user_id), order=AdminAuditLog.id)],
         "erasure_requests": [{**r, "channel_ids": json.loads(r["channel_ids"])} for r in rows(
             ErasureRequest, ErasureRequest.user_id == user_id, order=ErasureRequest.id)],
     }
