@@ -2,7 +2,7 @@
 
 DuckDB allows one writing process and Dagster holds it while it builds, so readers get their own file:
 `publish` copies the reader-facing tables into ``published/snapshot-<version>.duckdb`` and then swaps the
-``CURRENT`` pointer with one ``os.replace`` (atomic on POSIX). A reader opens a short read-only connection to
+``CURRENT`` pointer with one ``os.replace`` (atomic on POSIX). A reader reads through a read-only connection to
 whatever ``CURRENT`` names; a reader that opened the previous file keeps a consistent view until it closes
 (old files are removed only after ``KEEP`` newer ones exist, and an open file survives unlink on Linux).
 
@@ -15,6 +15,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+import warnings
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +33,10 @@ from analyticbot.warehouse import Warehouse, pg_connect, pg_query_pl
 PUBLISHED_SCHEMAS = ("marts", "ml")
 KEEP = 3
 _VERSION_RE = re.compile(r"^snapshot-(\d{8}T\d{6}\d{6}Z)\.duckdb$")
+# DuckDB warns that Arrow output of an `execute` result copies the rows once: cheaper, for readers' small
+# answers, than the relation `duck.sql` builds (see `ReadConnection.query`).
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+_FORKED_AWAY: list = []  # a parent's connections that a forked child inherited (see _forget_after_fork)
 
 
 class SnapshotUnavailable(RuntimeError):
@@ -105,14 +112,25 @@ def _prune(out_dir: Path) -> None:
 
 
 class SnapshotReader:
-    """Short read-only connections to the newest published snapshot (or PostgreSQL marts).
+    """Read-only connections to the newest published snapshot (or PostgreSQL marts).
+
+    DuckDB: opening a snapshot file costs ~11 ms (more than most reads), so the reader keeps one read-only
+    connection per version open, the newest `OPEN_VERSIONS`, and `connect` hands out a cursor on it (a cursor is a
+    connection of its own to the same database, safe in its own thread). An older version's connection is closed
+    once two newer ones are in use: a request would have to outlive two publishes to need it. The bot and the Mini
+    App API each keep one reader for the life of the process. PostgreSQL: a short connection per `connect`.
 
     >>> reader = SnapshotReader()
     >>> reader.query("SELECT count(*) AS n FROM marts.fct_posts")
     """
 
+    OPEN_VERSIONS = 2
+
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or get_settings()
+        self._open: dict[str, Any] = {}  # version -> duckdb connection
+        self._lock = threading.Lock()
+        _READERS.add(self)
 
     def current_version(self) -> str | None:
         if self.settings.warehouse_kind == "postgres":
@@ -145,14 +163,39 @@ class SnapshotReader:
             with self._pg() as con:
                 yield ReadConnection(version, pg=con)
             return
-        import duckdb
-
-        path = self.settings.published_dir / f"snapshot-{version}.duckdb"
-        con = duckdb.connect(str(path), read_only=True)
+        cursor = self._duckdb(version).cursor()
         try:
-            yield ReadConnection(version, duck=con)
+            yield ReadConnection(version, duck=cursor)
         finally:
-            con.close()
+            cursor.close()
+
+    def _duckdb(self, version: str):
+        with self._lock:
+            con = self._open.get(version)
+            if con is None:
+                import duckdb
+
+                path = self.settings.published_dir / f"snapshot-{version}.duckdb"
+                if not path.exists():
+                    raise SnapshotUnavailable(f"snapshot {version} is gone")
+                con = self._open[version] = duckdb.connect(str(path), read_only=True)
+                for old in sorted(self._open)[:-self.OPEN_VERSIONS]:
+                    self._open.pop(old).close()
+            return con
+
+    def close(self) -> None:
+        """Close the kept connections (a later `connect` opens them again)."""
+        with self._lock:
+            for con in self._open.values():
+                con.close()
+            self._open.clear()
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child (a digest pool's worker): the parent's DuckDB connections, whose threads and locks
+        did not come along, are kept referenced and never touched (closing one could wait forever on a lock a
+        parent thread held), and the child opens its own. The lock is new too: a parent thread may have held it."""
+        _FORKED_AWAY.extend(self._open.values())
+        self._open, self._lock = {}, threading.Lock()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         with self.connect() as con:
@@ -164,6 +207,15 @@ class SnapshotReader:
         return pg_connect(self.settings, options="-c default_transaction_read_only=on")
 
 
+def _after_fork_in_child() -> None:
+    for reader in list(_READERS):
+        reader._forget_after_fork()
+
+
+_READERS: "weakref.WeakSet[SnapshotReader]" = weakref.WeakSet()
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 @dataclass
 class ReadConnection:
     version: str
@@ -173,5 +225,8 @@ class ReadConnection:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run a parameterised query (`?` placeholders) and return a polars frame."""
         if self.duck is not None:
-            return self.duck.sql(sql, params=list(params) if params else None).pl()
+            # The DB-API path (execute, then Arrow) costs ~40% less per query than `duck.sql(...).pl()`, which
+            # builds a relation and binds the query a second time; on the small answers readers ask for, that
+            # overhead was most of a read. Same Arrow types, so the same polars frame.
+            return pl.from_arrow(self.duck.execute(sql, list(params) if params else None).to_arrow_table())
         return pg_query_pl(self.pg, sql, params)

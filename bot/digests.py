@@ -6,20 +6,23 @@ shows the last `CHART_DAYS` days of subscribers so a one-day change has context.
 
 `due_digests` decides who gets one now: each owner picks a local hour (and a weekday for weekly digests) in their
 time zone; a digest is due from that local time for `grace` (the scheduler ticks every few minutes and may be
-late), at most once per local date (`key`, to be stored by whoever sends it).
+late), at most once per local date (`key`, to be stored by whoever sends it). `compose_many` composes a run's
+digests on one snapshot version, over worker processes when there are thousands.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Collection, Iterable, Literal
+from typing import Collection, Iterable, Iterator, Literal, Sequence
 from zoneinfo import ZoneInfo
 
 from aiogram.types import MessageEntity
 
 from analyticbot import channel_reads
-from analyticbot.snapshot import ReadConnection
+from analyticbot.settings import Settings
+from analyticbot.snapshot import ReadConnection, SnapshotReader, SnapshotUnavailable
 from bot.charts import MAX_DIGEST_PANELS, digest_png
 from bot.entities import TextBuilder
 from bot.i18n import fmt_date, fmt_int, fmt_percent, fmt_signed, t
@@ -108,14 +111,21 @@ def compose_digest(con: ReadConnection, owner_user_id: int, lang: str, period: P
                    premium: bool = False) -> Digest:
     """The owner's digest: a section per channel (by title) and a chart of subscribers of the first
     `MAX_DIGEST_PANELS` channels. With `premium`, custom emoji entities over the fallback emoji."""
+    channels = list(channel_reads.owned_channels(con, owner_user_id).values())
+    # one read for every channel's period and chart windows (was three queries per channel per window)
+    reads = channel_reads.overviews(con, channels, (PERIOD_DAYS[period], CHART_DAYS)) if channels else {}
+    return _compose(con, channels, reads, lang, period, premium)
+
+
+def _compose(con: ReadConnection, channels: list[dict], reads: dict[int, dict[int, dict]], lang: str,
+             period: Period, premium: bool) -> Digest:
+    """A digest from the owner's channels and their `channel_reads.overviews` (the period's and the chart's
+    windows at least): `compose_many` reads those for many owners at once."""
     days = PERIOD_DAYS[period]
-    channels = sorted(channel_reads.owned_channels(con, owner_user_id).values(),
-                      key=lambda c: (c["title"], c["channel_id"]))
+    channels = sorted(channels, key=lambda c: (c["title"], c["channel_id"]))
     if not channels:
         return Digest(t("digest.no_channels", lang))
     body = TextBuilder()
-    # one read for every channel's period and chart windows (was three queries per channel per window)
-    reads = channel_reads.overviews(con, channels, (days, CHART_DAYS))
     sections = [_channel_section(body, con, ch, reads[ch["channel_id"]][days], lang, premium) for ch in channels]
     newest = max((s["date_to"] for s in sections if s["date_to"] is not None), default=None)
     if newest is None:
@@ -133,7 +143,6 @@ def compose_digest(con: ReadConnection, owner_user_id: int, lang: str, period: P
         daily = reads[ch["channel_id"]][CHART_DAYS]["daily"]
         panels.append((ch["title"], [d["date"] for d in daily], [d["subscribers"] for d in daily]))
     return Digest(out.text, out.entities, digest_png(panels, lang))
-
 
 # -- who gets a digest now ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -181,3 +190,56 @@ def due_digests(now_utc: datetime, owners_prefs: Iterable[DigestPrefs], sent: Co
                 due.append(DueDigest(prefs, day, key))
                 break
     return due
+
+
+# -- many owners at once: the scheduler's digest run ---------------------------------------------------------------
+COMPOSE_CHUNK = 50  # owners per task sent to a worker: fewer round trips, still an even spread over the workers
+_worker_reader: SnapshotReader | None = None
+
+
+def _start_worker(settings: Settings) -> None:
+    global _worker_reader
+    _worker_reader = SnapshotReader(settings)
+
+
+def _compose_chunk(job: tuple[str, list[DigestPrefs]]) -> list[Digest]:
+    version, chunk = job
+    return _compose_on(_worker_reader, version, chunk, one_thread=True)
+
+
+def _compose_on(snapshots: SnapshotReader, version: str, chunk: Sequence[DigestPrefs], one_thread: bool) -> list[Digest]:
+    with snapshots.connect(version) as con:
+        if one_thread and con.duck is not None:
+            # one worker process per core: DuckDB's own threads would only contend with the other workers
+            con.duck.execute("SET threads = 1")
+        owned = [list(channel_reads.owned_channels(con, p.user_id).values()) for p in chunk]
+        # every channel of the chunk's owners, every window they need, in one read (one per owner before)
+        channels = list({ch["channel_id"]: ch for chs in owned for ch in chs}.values())
+        windows = tuple(sorted({PERIOD_DAYS[p.period] for p in chunk} | {CHART_DAYS}))
+        reads = channel_reads.overviews(con, channels, windows) if channels else {}
+        return [_compose(con, chs, reads, p.lang, p.period, p.premium) for p, chs in zip(chunk, owned)]
+
+
+def compose_many(snapshots: SnapshotReader, owners: Sequence[DigestPrefs], workers: int = 1,
+                 version: str | None = None) -> Iterator[Digest]:
+    """`compose_digest` for every owner in `owners` (their language, period and premium flag), all on one
+    snapshot version (the current one unless given), yielded in the order of `owners` as they are ready, so the
+    caller can enqueue each while the rest are composed.
+
+    With `workers` > 1 the owners are split into chunks over that many worker processes (one per core: a digest is
+    CPU-bound Python, reads and drawing, so threads would not run in parallel). The workers are spawned, not
+    forked: the bot's process has threads (asyncio, aiogram, DuckDB's) and a fork copies their locks mid-use.
+    Spawning costs about a second of imports per worker, worth it only for a run of thousands."""
+    version = version or snapshots.current_version()
+    if version is None:
+        raise SnapshotUnavailable("no published snapshot yet: run the pipeline (make demo)")
+    owners = list(owners)
+    if workers <= 1 or len(owners) <= COMPOSE_CHUNK:
+        for start in range(0, len(owners), COMPOSE_CHUNK):
+            yield from _compose_on(snapshots, version, owners[start:start + COMPOSE_CHUNK], one_thread=False)
+        return
+    jobs = [(version, owners[i:i + COMPOSE_CHUNK]) for i in range(0, len(owners), COMPOSE_CHUNK)]
+    with mp.get_context("spawn").Pool(workers, initializer=_start_worker, initargs=(snapshots.settings,)) as pool:
+        for digests in pool.imap(_compose_chunk, jobs):
+            yield from digests
+

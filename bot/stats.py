@@ -7,8 +7,8 @@ pick one; then one blocking call in a worker thread that reads, formats and draw
 connection. Anything that names a channel the owner does not have, theirs or nobody's, gets the same
 "not found" reply.
 
-Charts depend only on the snapshot version, the channel and the language, so their PNGs are kept per version
-(`_charts`): a repeated /stats on the same snapshot does not draw again.
+Charts and report files depend only on the snapshot version, the channel and the language, so they are kept per
+version (`_charts`, `_reports`): a repeated /stats or /report on the same snapshot does not draw or build again.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, TypeVar
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -33,6 +33,7 @@ from bot.context import Account
 from bot.i18n import fmt_date, fmt_decimal, fmt_int, fmt_percent, fmt_signed, t, weekday_name
 from bot.reports import build_report, top_posts
 
+T = TypeVar("T")
 STATS_DAYS = 30
 TOP_N = 10
 BEST_SLOTS = 5
@@ -53,36 +54,37 @@ class Reply:
     keyboard: InlineKeyboardMarkup | None = None
 
 
-# -- chart cache: PNGs per snapshot version ------------------------------------------------------------------------
-class _ChartCache:
-    """PNG bytes by (snapshot version, what was drawn); entries of older versions are dropped when a new version
-    arrives, and the whole cache is bounded (a few hundred chats' charts)."""
+# -- caches per snapshot version: chart PNGs, report files ---------------------------------------------------------
+class _VersionCache:
+    """Values (PNG bytes, report files) by (snapshot version, what was drawn or built); entries of older versions
+    are dropped when a new version arrives, and the whole cache is bounded (the most recently used `size`)."""
 
     def __init__(self, size: int = 512):
         self.size = size
-        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
         self._version: str | None = None
         self._lock = threading.Lock()
 
-    def get(self, version: str, key: tuple, draw: Callable[[], bytes]) -> bytes:
+    def get(self, version: str, key: tuple, draw: Callable[[], T]) -> T:
         with self._lock:
             if version != self._version:
                 self._items.clear()
                 self._version = version
-            png = self._items.get(key)
-            if png is not None:
+            value = self._items.get(key)
+            if value is not None:
                 self._items.move_to_end(key)
-                return png
-        png = draw()  # outside the lock: two threads may draw the same chart once each, never wait on each other
+                return value
+        value = draw()  # outside the lock: two threads may draw the same chart once each, never wait on each other
         with self._lock:
             if version == self._version:
-                self._items[key] = png
+                self._items[key] = value
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
-        return png
+        return value
 
 
-_charts = _ChartCache()
+_charts = _VersionCache()  # a few hundred chats' charts, ~20-60 KB each
+_reports = _VersionCache(32)  # a PDF and a workbook, ~100-300 KB a channel: building them takes ~1 s
 
 
 # -- the replies (blocking: run in a worker thread) ----------------------------------------------------------------
@@ -153,7 +155,9 @@ def post_reply(con: ReadConnection, ch: dict, message_id: int, lang: str) -> Rep
 
 
 def report_reply(con: ReadConnection, ch: dict, user_id: int, lang: str, store: AppStore) -> Reply:
-    pdf, xlsx = build_report(con, user_id, ch["channel_id"], lang)
+    # keyed by channel, not user: `ch` is one of this user's channels (the caller checked), and a channel has one owner
+    pdf, xlsx = _reports.get(con.version, ("report", ch["channel_id"], lang),
+                             lambda: build_report(con, user_id, ch["channel_id"], lang))
     with store.transaction() as s:
         record_activity(s, user_id, "reports_viewed")
     name = ch.get("username") or str(ch["channel_id"])

@@ -12,7 +12,6 @@ The app opens read-only connections only: DuckDB snapshot files with `read_only=
 
 from __future__ import annotations
 
-import threading
 import time
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -29,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from analyticbot import channel_reads as reads
 from analyticbot.settings import Settings, get_settings
-from analyticbot.snapshot import ReadConnection, SnapshotReader, SnapshotUnavailable
+from analyticbot.snapshot import SnapshotReader, SnapshotUnavailable
 from serving.api import schemas
 from serving.api.auth import InitDataError, WebAppCaller, caller_from_header, secret_key
 from serving.api.observability import AccessLogAndMetrics, Metrics, enable_access_log
@@ -68,14 +67,9 @@ ChannelId = Annotated[int, PathParam(ge=1, le=CHANNEL_ID_MAX)]
 
 class Snapshots:
     """The newest published version, re-read at most every `ttl` seconds (a file read on DuckDB, a query on
-    PostgreSQL: neither belongs on every request), and read connections to a given version.
-
-    DuckDB: opening a snapshot file costs ~11 ms, so one read-only connection per version is kept open (the
-    newest `OPEN_VERSIONS`) and every read gets its own cursor on it (a cursor is a connection of its own to the
-    same database, safe in its own thread). An older version's connection is closed once two newer ones are in
-    use: a request would have to outlive two publishes to need it. PostgreSQL: a short connection per read."""
-
-    OPEN_VERSIONS = 2
+    PostgreSQL: neither belongs on every request), and reads on a given version through the app's one
+    `SnapshotReader`, which keeps a read-only connection per DuckDB snapshot version open (the bot shares that
+    code: `analyticbot.snapshot`)."""
 
     def __init__(self, settings: Settings, ttl: float):
         self.reader = SnapshotReader(settings)
@@ -83,8 +77,6 @@ class Snapshots:
         self._version: str | None = None
         self._checked = -1e9
         self._published_at: dict[str, datetime] = {}
-        self._open: dict[str, Any] = {}  # version -> duckdb connection
-        self._lock = threading.Lock()
 
     def version(self) -> str | None:
         now = time.monotonic()
@@ -94,34 +86,11 @@ class Snapshots:
         return self._version
 
     def run(self, version: str, work: Callable[[Any], Any]) -> Any:
-        if self.reader.settings.warehouse_kind != "duckdb":
-            with self.reader.connect(version) as con:
-                return work(con)
-        cursor = self._duckdb(version).cursor()
-        try:
-            return work(ReadConnection(version, duck=cursor))
-        finally:
-            cursor.close()
-
-    def _duckdb(self, version: str):
-        with self._lock:
-            con = self._open.get(version)
-            if con is None:
-                import duckdb
-
-                path = self.reader.settings.published_dir / f"snapshot-{version}.duckdb"
-                if not path.exists():
-                    raise SnapshotUnavailable(f"snapshot {version} is gone")
-                con = self._open[version] = duckdb.connect(str(path), read_only=True)
-                for old in sorted(self._open)[:-self.OPEN_VERSIONS]:
-                    self._open.pop(old).close()
-            return con
+        with self.reader.connect(version) as con:
+            return work(con)
 
     def close(self) -> None:
-        with self._lock:
-            for con in self._open.values():
-                con.close()
-            self._open.clear()
+        self.reader.close()
 
     def published_at(self, version: str) -> datetime | None:
         if version not in self._published_at:

@@ -7,7 +7,9 @@ from PIL import Image
 
 from analyticbot import channel_reads
 from bot import charts
-from bot.digests import EMOJI, DigestPrefs, compose_digest, due_digests, period_posts
+from analyticbot.snapshot import SnapshotReader
+from bot import digests
+from bot.digests import EMOJI, DigestPrefs, compose_digest, compose_many, due_digests, period_posts
 from bot.entities import TextBuilder, entity_text, utf16_len
 from bot.i18n import fmt_int, fmt_percent, fmt_signed
 
@@ -131,6 +133,47 @@ def test_digest_chart_is_a_png_of_the_expected_size(con, owners):
         image.verify()
         w, h = charts.DIGEST_SIZE
         assert image.format == "PNG" and image.size == (w * charts.DIGEST_DPI, round(h * n * charts.DIGEST_DPI))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_compose_many_gives_each_owner_their_own_digest_in_order(demo_warehouse, con, owners, monkeypatch, workers):
+    """What the scheduler's run composes (chunks read together, over worker processes) is, owner by owner, what
+    compose_digest gives: no owner gets another's channels or numbers, whatever chunk they land in."""
+    monkeypatch.setattr(digests, "COMPOSE_CHUNK", 4)  # several chunks, owners of one chunk with different periods
+    prefs = [DigestPrefs(owner, "UTC", 9, period=("daily", "weekly")[k % 2], lang=("en", "ru", "uz")[k % 3],
+                         premium=k % 4 == 0) for k, owner in enumerate(owners * 2 + [1])]
+    many = list(compose_many(SnapshotReader(demo_warehouse.settings), prefs, workers=workers))
+    assert len(many) == len(prefs)
+    for p, digest in zip(prefs, many):
+        one = compose_digest(con, p.user_id, p.lang, p.period, p.premium)
+        assert (digest.text, digest.entities, digest.chart_png) == (one.text, one.entities, one.chart_png)
+
+
+def test_digest_chart_draws_gaps_and_channels_without_days(tmp_path):
+    """A day without a number breaks the line (no line drawn across it), a channel with no days yet gets an empty
+    panel, and a title too long for the width is cut with an ellipsis."""
+    days = [datetime(2026, 9, 1).date() + timedelta(days=i) for i in range(10)]
+    values = [1000 + 10 * i for i in range(10)]
+    values[4] = None
+    png = charts.digest_png([("x" * 300, days, values), ("", [], [])], "ru")
+    image = Image.open(BytesIO(png)).convert("RGB")
+    assert image.size == (500, 280)
+    blue = [(x, y) for x in range(image.width) for y in range(140) if image.getpixel((x, y))[2] > 150 and
+            image.getpixel((x, y))[0] < 120]
+    xs = sorted({x for x, _ in blue})
+    assert xs and max(b - a for a, b in zip(xs, xs[1:])) > 20  # the gap around day 5
+    assert not [1 for x in range(image.width) for y in range(150, 280) if image.getpixel((x, y))[2] > 150 and
+                image.getpixel((x, y))[0] < 120]  # nothing drawn in the empty panel
+    assert charts._fit("x" * 300, 400).endswith("…")
+
+
+def test_nice_ticks_are_round_and_inside_the_range():
+    assert charts.nice_ticks(11_950, 12_650) == [12_000, 12_250, 12_500]
+    assert charts.nice_ticks(-0.5, 2.5) == [0, 1, 2]
+    assert charts.nice_ticks(5, 5) == [5]
+    for low, high in [(0, 7), (-1, 1), (99, 1_234_567), (1_000, 1_003), (41.5, 47.2)]:
+        ticks = charts.nice_ticks(low, high)
+        assert 1 <= len(ticks) <= 3 and all(low <= v <= high for v in ticks) and all(v == round(v) for v in ticks)
 
 
 def test_digest_for_an_owner_without_channels(con):

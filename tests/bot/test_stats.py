@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from analyticbot import channel_reads
 from analyticbot.appstore.models import User, UserActivityDaily
-from analyticbot.snapshot import SnapshotReader
+from analyticbot.snapshot import ReadConnection, SnapshotReader
 from bot import stats
 from bot.app import create_dispatcher
 from bot.i18n import LANGS, fmt_int, fmt_percent, fmt_signed, t, weekday_name
@@ -223,3 +223,43 @@ def test_unregistered_no_channels_and_no_snapshot(store, demo_warehouse, lang):
     empty = Chat(store, SnapshotReader(store.settings))  # the test's own data dir: nothing published
     for command in ("stats", "post t.me/abcd/1"):
         assert _only(empty.say(f"/{command}", 555), "sendMessage").text == t("stats.preparing", lang)
+
+
+# -- caches per snapshot version -----------------------------------------------------------------------------------
+def test_version_cache_keeps_values_of_the_current_version_only():
+    cache, drawn = stats._VersionCache(size=2), []
+
+    def draw(value):
+        return lambda: drawn.append(value) or value
+
+    assert cache.get("v1", ("a",), draw("a1")) == "a1"
+    assert cache.get("v1", ("a",), draw("again")) == "a1" and drawn == ["a1"]
+    cache.get("v1", ("b",), draw("b1"))
+    cache.get("v1", ("c",), draw("c1"))  # over the size: the least recently used ("a") goes
+    assert cache.get("v1", ("a",), draw("a2")) == "a2"
+    assert cache.get("v2", ("b",), draw("b2")) == "b2"  # a new version: nothing of v1 is served
+    assert drawn == ["a1", "b1", "c1", "a2", "b2"]
+
+
+def test_a_report_is_built_once_per_version_and_language_and_counted_every_time(store, monkeypatch):
+    built = []
+
+    def fake_build(con, user_id, channel_id, lang):
+        built.append((con.version, channel_id, lang))
+        return b"%PDF " + lang.encode(), b"xlsx"
+
+    monkeypatch.setattr(stats, "build_report", fake_build)
+    monkeypatch.setattr(stats, "_reports", stats._VersionCache(4))
+    with store.transaction() as s:
+        s.add(User(user_id=7, language="en", time_zone="UTC"))
+    ch = {"channel_id": -1001, "title": "Kitchen", "username": "kitchen"}
+    first = stats.report_reply(ReadConnection("20261202T000000000000Z"), ch, 7, "en", store)
+    again = stats.report_reply(ReadConnection("20261202T000000000000Z"), ch, 7, "en", store)
+    stats.report_reply(ReadConnection("20261202T000000000000Z"), ch, 7, "ru", store)
+    stats.report_reply(ReadConnection("20261203T000000000000Z"), ch, 7, "en", store)
+    assert first.documents == again.documents and first.documents[0] == ("kitchen-20261202.pdf", b"%PDF en")
+    assert built == [("20261202T000000000000Z", -1001, "en"), ("20261202T000000000000Z", -1001, "ru"),
+                     ("20261203T000000000000Z", -1001, "en")]
+    with store.transaction() as s:  # every /report is usage, built or not
+        assert sum(r.reports_viewed for r in s.scalars(select(UserActivityDaily).where(
+            UserActivityDaily.user_id == 7))) == 4
