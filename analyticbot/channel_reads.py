@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from analyticbot.snapshot import ReadConnection
@@ -51,6 +51,20 @@ def owned_channels(con: ReadConnection, user_id: int) -> dict[int, dict]:
     rows = _rows(con, "SELECT channel_id, title, username, time_zone, status, reach_available, owner_user_id "
                       "FROM marts.dim_channels WHERE owner_user_id = ?", [user_id])
     return {r["channel_id"]: r for r in rows}
+
+
+def owned_channels_many(con: ReadConnection, user_ids: list[int]) -> dict[int, dict[int, dict]]:
+    """`owned_channels` of many users in one read (the digest run): {user_id: {channel_id: channel}}, every user
+    asked for present, with {} when they own none."""
+    out: dict[int, dict[int, dict]] = {uid: {} for uid in user_ids}
+    if not user_ids:
+        return out
+    rows = _rows(con, "SELECT channel_id, title, username, time_zone, status, reach_available, owner_user_id "
+                      f"FROM marts.dim_channels WHERE owner_user_id IN ({', '.join('?' for _ in user_ids)})",
+                 list(user_ids))
+    for r in rows:
+        out[r["owner_user_id"]][r["channel_id"]] = r
+    return out
 
 
 def my_channels(con: ReadConnection, user_id: int) -> list[dict]:
@@ -229,6 +243,33 @@ def posts_page(con: ReadConnection, ch: dict, *, sort: str, order: str, limit: i
     items = [{**r, "link": post_link(ch, r["message_id"])} for r in rows]
     return {"channel_id": ch["channel_id"], "sort": sort, "order": order, "limit": limit, "items": items,
             "next_cursor": encode_cursor(sort, order, rows[-1]) if more and rows else None}
+
+
+def best_posts(con: ReadConnection, since: list[tuple[dict, date]]) -> dict[int, dict | None]:
+    """For each (channel, local date): the channel's post with the most views at 24 h among those posted on that
+    local date or later (ties: the newer message; deleted posts and posts younger than a day have none), in one
+    read: {channel_id: post with its link, or None}."""
+    out: dict[int, dict | None] = {ch["channel_id"]: None for ch, _ in since}
+    if not since:
+        return out
+    wanted = " UNION ALL ".join("SELECT CAST(? AS BIGINT) AS channel_id, CAST(? AS DATE) AS date_from"
+                                for _ in since)
+    rows = _rows(con, f"""
+        WITH wanted AS ({wanted}),
+        ranked AS (
+            SELECT {', '.join('p.' + c for c in POST_COLUMNS)}, p.channel_id,
+                   row_number() OVER (PARTITION BY p.channel_id ORDER BY p.views_24h DESC, p.message_id DESC) AS rank
+            FROM marts.fct_posts AS p INNER JOIN wanted AS w ON w.channel_id = p.channel_id
+            WHERE NOT p.is_deleted AND p.views_24h IS NOT NULL AND CAST(p.posted_at_local AS DATE) >= w.date_from
+        )
+        SELECT * FROM ranked WHERE rank = 1
+    """, [v for ch, day in since for v in (ch["channel_id"], day)])
+    channels = {ch["channel_id"]: ch for ch, _ in since}
+    for r in rows:
+        cid = r.pop("channel_id")
+        r.pop("rank")
+        out[cid] = {**r, "link": post_link(channels[cid], r["message_id"])}
+    return out
 
 
 def post_detail(con: ReadConnection, ch: dict, message_id: int) -> dict | None:

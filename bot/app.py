@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 from aiogram import Bot, Dispatcher
@@ -88,7 +89,8 @@ async def run(settings: Settings) -> None:
         await configure(bot, settings)
         # The scheduler queues digests and alerts; the sender delivers the queue within Telegram's limits.
         background = [asyncio.create_task(OutboxSender(store, bot).run(stop)),
-                      asyncio.create_task(Scheduler(store, SnapshotReader(settings)).run(stop))]
+                      asyncio.create_task(Scheduler(store, SnapshotReader(settings),
+                                                          workers=os.cpu_count() or 1).run(stop))]
         await dp.start_polling(bot, handle_signals=True)
     finally:
         stop.set()

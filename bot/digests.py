@@ -52,38 +52,13 @@ class Digest:
     chart_png: bytes | None = None
 
 
-def period_posts(con: ReadConnection, ch: dict, date_from: date, expected: int) -> list[dict]:
-    """The channel's posts of local dates `date_from` onwards, newest first, through `posts_page` (pages of
-    `expected` + 1 posts, the period's count from `overview` and one older post that ends the search: one read
-    instead of a second page to learn that the period is over)."""
-    if expected <= 0:
-        return []
-    found, cursor = [], None
-    limit = min(expected + 1, channel_reads.MAX_LIMIT)
-    while True:
-        page = channel_reads.posts_page(con, ch, sort="posted_at", order="desc", limit=limit, cursor=cursor)
-        for post in page["items"]:
-            if post["posted_at_local"].date() < date_from:
-                return found
-            found.append(post)
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return found
-
-
-def best_post(posts: Iterable[dict]) -> dict | None:
-    """The post with the most views at 24 h (ties: the newer message); posts younger than a day have none yet."""
-    ranked = [p for p in posts if p["views_24h"] is not None]
-    return max(ranked, key=lambda p: (p["views_24h"], p["message_id"])) if ranked else None
-
-
 def _emoji(out: TextBuilder, name: str, premium: bool) -> None:
     fallback, custom_id = EMOJI[name]
     out.add_custom_emoji(fallback, custom_id if premium else None)
     out.add(" ")
 
 
-def _channel_section(out: TextBuilder, con: ReadConnection, ch: dict, ov: dict, lang: str, premium: bool) -> dict:
+def _channel_section(out: TextBuilder, ch: dict, ov: dict, best: dict | None, lang: str, premium: bool) -> dict:
     out.add("\n\n")
     _emoji(out, "channel", premium)
     out.add(ch["title"])
@@ -98,7 +73,6 @@ def _channel_section(out: TextBuilder, con: ReadConnection, ch: dict, ov: dict, 
     out.add(t("digest.subscribers", lang, subscribers=fmt_int(ov["subscribers"], lang), change=change))
     _emoji(out.add("\n"), "posts", premium)
     out.add(t("digest.posts", lang, posts=fmt_int(ov["posts"], lang)))
-    best = best_post(period_posts(con, ch, ov["date_from"], ov["posts"]))
     if best is not None:
         _emoji(out.add("\n"), "best", premium)
         out.add(t("digest.best_post", lang, views=fmt_int(best["views_24h"], lang), link=best["link"] or ""))
@@ -111,22 +85,20 @@ def compose_digest(con: ReadConnection, owner_user_id: int, lang: str, period: P
                    premium: bool = False) -> Digest:
     """The owner's digest: a section per channel (by title) and a chart of subscribers of the first
     `MAX_DIGEST_PANELS` channels. With `premium`, custom emoji entities over the fallback emoji."""
-    channels = list(channel_reads.owned_channels(con, owner_user_id).values())
-    # one read for every channel's period and chart windows (was three queries per channel per window)
-    reads = channel_reads.overviews(con, channels, (PERIOD_DAYS[period], CHART_DAYS)) if channels else {}
-    return _compose(con, channels, reads, lang, period, premium)
+    return _compose_on_connection(con, [DigestPrefs(owner_user_id, "UTC", 0, period, lang=lang, premium=premium)])[0]
 
 
-def _compose(con: ReadConnection, channels: list[dict], reads: dict[int, dict[int, dict]], lang: str,
+def _compose(channels: list[dict], reads: dict[int, dict[int, dict]], best: dict[int, dict | None], lang: str,
              period: Period, premium: bool) -> Digest:
-    """A digest from the owner's channels and their `channel_reads.overviews` (the period's and the chart's
-    windows at least): `compose_many` reads those for many owners at once."""
+    """A digest from the owner's channels, their `channel_reads.overviews` (the period's and the chart's windows
+    at least) and their best posts of the period: `_compose_on_connection` reads those for many owners at once."""
     days = PERIOD_DAYS[period]
     channels = sorted(channels, key=lambda c: (c["title"], c["channel_id"]))
     if not channels:
         return Digest(t("digest.no_channels", lang))
     body = TextBuilder()
-    sections = [_channel_section(body, con, ch, reads[ch["channel_id"]][days], lang, premium) for ch in channels]
+    sections = [_channel_section(body, ch, reads[ch["channel_id"]][days], best.get(ch["channel_id"]), lang, premium)
+                for ch in channels]
     newest = max((s["date_to"] for s in sections if s["date_to"] is not None), default=None)
     if newest is None:
         title = t(f"digest.title.{period}", lang, date="", date_from="", date_to="")
@@ -212,12 +184,21 @@ def _compose_on(snapshots: SnapshotReader, version: str, chunk: Sequence[DigestP
         if one_thread and con.duck is not None:
             # one worker process per core: DuckDB's own threads would only contend with the other workers
             con.duck.execute("SET threads = 1")
-        owned = [list(channel_reads.owned_channels(con, p.user_id).values()) for p in chunk]
-        # every channel of the chunk's owners, every window they need, in one read (one per owner before)
-        channels = list({ch["channel_id"]: ch for chs in owned for ch in chs}.values())
-        windows = tuple(sorted({PERIOD_DAYS[p.period] for p in chunk} | {CHART_DAYS}))
-        reads = channel_reads.overviews(con, channels, windows) if channels else {}
-        return [_compose(con, chs, reads, p.lang, p.period, p.premium) for p, chs in zip(chunk, owned)]
+        return _compose_on_connection(con, chunk)
+
+
+def _compose_on_connection(con: ReadConnection, chunk: Sequence[DigestPrefs]) -> list[Digest]:
+    """The chunk's digests from three reads in all (was three per owner and one per channel): the owners'
+    channels, every window they need, and every channel's best post of its owner's period."""
+    owned_by = channel_reads.owned_channels_many(con, sorted({p.user_id for p in chunk}))
+    owned = [list(owned_by[p.user_id].values()) for p in chunk]
+    channels = list({ch["channel_id"]: ch for chs in owned for ch in chs}.values())
+    windows = tuple(sorted({PERIOD_DAYS[p.period] for p in chunk} | {CHART_DAYS}))
+    reads = channel_reads.overviews(con, channels, windows) if channels else {}
+    periods = [(ch, reads[ch["channel_id"]][PERIOD_DAYS[p.period]]) for p, chs in zip(chunk, owned) for ch in chs]
+    since = [(ch, ov["date_from"]) for ch, ov in periods if ov["date_from"] is not None and ov["posts"]]
+    best = channel_reads.best_posts(con, since)
+    return [_compose(chs, reads, best, p.lang, p.period, p.premium) for p, chs in zip(chunk, owned)]
 
 
 def compose_many(snapshots: SnapshotReader, owners: Sequence[DigestPrefs], workers: int = 1,

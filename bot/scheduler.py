@@ -25,9 +25,9 @@ import asyncio
 import base64
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Awaitable, Callable, Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import exists, select
 
@@ -37,7 +37,7 @@ from analyticbot.appstore.db import AppStore
 from analyticbot.appstore.models import Channel, OutboxMessage, User
 from analyticbot.entitlements import CurrentPlan, current_plan
 from analyticbot.snapshot import ReadConnection, SnapshotReader, SnapshotUnavailable
-from bot.digests import Digest, DigestPrefs, DueDigest, compose_digest, due_digests
+from bot.digests import Digest, DigestPrefs, DueDigest, compose_many, due_digests
 from bot.entities import split_message, utf16_len
 from bot.i18n import fmt_date, fmt_decimal, fmt_int, fmt_percent, t
 from bot.outbox import enqueue
@@ -124,13 +124,13 @@ def alert_text(alert: alerting.Alert, ch: dict, lang: str) -> str:
 
 class Scheduler:
     """Queues digests and alerts. `tick(now)` is one pass (blocking: call it in a thread); `run()` ticks every
-    `interval` seconds until stopped. `clock` (epoch seconds) and `sleep` are injectable for tests."""
+    `interval` seconds until stopped. `clock` (epoch seconds) is injectable for tests; `workers`
+    processes compose a tick's digests when more than a chunk are due (`bot.digests.compose_many`)."""
 
     def __init__(self, store: AppStore, snapshots: SnapshotReader, *, interval: float = 60.0,
-                 grace: timedelta = timedelta(hours=1), clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
-        self.store, self.snapshots = store, snapshots
-        self.interval, self.grace, self.clock, self.sleep = interval, grace, clock, sleep
+                 grace: timedelta = timedelta(hours=1), clock: Callable[[], float] = time.time, workers: int = 1):
+        self.store, self.snapshots, self.workers = store, snapshots, workers
+        self.interval, self.grace, self.clock = interval, grace, clock
         self._alerts_checked: tuple[str | None, set[int]] = (None, set())  # (snapshot version, owners checked)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -164,15 +164,19 @@ class Scheduler:
                  for o in owners if o.period in ("daily", "weekly")]
         due = due_digests(now, prefs, grace=self.grace)
         sent = queued_keys(self.store, (d.key for d in due))
-        for item in due:
-            if item.key in sent:
-                continue
-            if not channel_reads.owned_channels(con, item.prefs.user_id):
+        pending = [item for item in due if item.key not in sent]
+        owned = channel_reads.owned_channels_many(con, [item.prefs.user_id for item in pending])
+        ready = []
+        for item in pending:
+            if not owned[item.prefs.user_id]:
                 report.digests_waiting += 1
                 continue
-            plan = self._plan(con, item.prefs.user_id, now)
-            digest = compose_digest(con, item.prefs.user_id, item.prefs.lang, item.prefs.period,
-                                    premium=plan.allows("custom_emoji"))
+            premium = self._plan(con, item.prefs.user_id, now).allows("custom_emoji")
+            ready.append(replace(item, prefs=replace(item.prefs, premium=premium)))
+        # composed on the tick's snapshot version, over worker processes when thousands are due at once
+        digests = compose_many(self.snapshots, [item.prefs for item in ready], workers=self.workers,
+                               version=con.version)
+        for item, digest in zip(ready, digests):
             if self._queue_digest(item, digest, now):
                 report.digests += 1
 

@@ -9,7 +9,7 @@ from analyticbot import channel_reads
 from bot import charts
 from analyticbot.snapshot import SnapshotReader
 from bot import digests
-from bot.digests import EMOJI, DigestPrefs, compose_digest, compose_many, due_digests, period_posts
+from bot.digests import EMOJI, DigestPrefs, compose_digest, compose_many, due_digests
 from bot.entities import TextBuilder, entity_text, utf16_len
 from bot.i18n import fmt_int, fmt_percent, fmt_signed
 
@@ -108,12 +108,28 @@ def test_digest_numbers_are_channel_reads_numbers(con, owners, period, days, lan
                 assert fmt_int(posts[0]["views_24h"], lang) in digest.text
 
 
-def test_period_posts_are_the_period_ones(con, owners):
-    ch = next(iter(channel_reads.owned_channels(con, owners[0]).values()))
-    ov = channel_reads.overview(con, ch, 7)
-    posts = period_posts(con, ch, ov["date_from"], 1)  # pages of two: pagination reaches every post
-    assert posts and all(p["posted_at_local"].date() >= ov["date_from"] for p in posts)
-    assert len(posts) == len(period_posts(con, ch, ov["date_from"], ov["posts"]))
+@pytest.mark.parametrize("days", [1, 7, 30])
+def test_best_posts_are_the_periods_best_by_views_24h(con, owners, days):
+    channels = [ch for o in owners for ch in channel_reads.owned_channels(con, o).values()]
+    since = [(ch, channel_reads.overview(con, ch, days)["date_from"]) for ch in channels]
+    best = channel_reads.best_posts(con, [(ch, d) for ch, d in since if d is not None])
+    for ch, date_from in since:
+        if date_from is None:
+            continue
+        every, cursor = [], None
+        while True:  # every post of the channel, through the paginated read the Mini App uses
+            page = channel_reads.posts_page(con, ch, sort="posted_at", order="desc", limit=200, cursor=cursor)
+            every += page["items"]
+            if (cursor := page["next_cursor"]) is None:
+                break
+        ranked = [p for p in every if p["posted_at_local"].date() >= date_from and p["views_24h"] is not None]
+        expected = max(ranked, key=lambda p: (p["views_24h"], p["message_id"])) if ranked else None
+        assert best[ch["channel_id"]] == expected
+
+
+def test_owned_channels_many_is_owned_channels_of_each(con, owners):
+    many = channel_reads.owned_channels_many(con, owners + [1])
+    assert many == {o: channel_reads.owned_channels(con, o) for o in owners + [1]} and many[1] == {}
 
 
 def test_premium_digest_entities_cover_the_fallback_emoji(con, owners):
