@@ -147,17 +147,14 @@ def _between(first: date | None, last: date | None, column: str = "month") -> tu
 # -- reads -----------------------------------------------------------------------------------------------------
 def options(reader: SnapshotReader, version: str) -> Options:
     def load() -> Options:
-        months = _query(reader, version, "SELECT month FROM marts.fct_saas_kpis_monthly ORDER BY month")
-        values = _query(reader, version, _SEGMENTED + """
-            SELECT DISTINCT 'gateway' AS dimension, gateway AS value FROM segmented
-            UNION SELECT DISTINCT 'plan_code', plan_code FROM segmented
-            UNION SELECT DISTINCT 'currency', currency FROM segmented
-            ORDER BY dimension, value""")
-        cohorts = _query(reader, version,
-                         "SELECT DISTINCT cohort_month FROM marts.fct_cohort_retention ORDER BY cohort_month")
+        with reader.connect(version) as con:  # one connection: opening the snapshot costs more than these
+            months = con.query("SELECT month FROM marts.fct_saas_kpis_monthly ORDER BY month")
+            # one scan of the segmented months for the three dimensions' values together
+            values = con.query(_SEGMENTED + "SELECT DISTINCT gateway, plan_code, currency FROM segmented")
+            cohorts = con.query("SELECT DISTINCT cohort_month FROM marts.fct_cohort_retention ORDER BY cohort_month")
 
         def of(dimension: str) -> tuple[str, ...]:
-            return tuple(values.filter(pl.col("dimension") == dimension)["value"].to_list())
+            return tuple(sorted(set(values[dimension].to_list())))
 
         return Options(tuple(months["month"].to_list()), of("gateway"), of("plan_code"), of("currency"),
                        tuple(cohorts["cohort_month"].to_list()))

@@ -58,13 +58,14 @@ def render() -> None:
 
     st.subheader(f"Retention of {measure.lower()} by month since the first payment")
     rate, amount = MEASURES[measure]
+    # the cohort's size in its label, so the heatmap reads "2025-04 (88 customers)" down the side
     data = frame.select("cohort_month", "months_since_first", "customers", pl.col(rate).alias("rate"),
                         pl.col(amount).alias("amount")).with_columns(
-        pl.col("cohort_month").dt.strftime("%Y-%m").alias("cohort"),
+        pl.format("{} ({})", pl.col("cohort_month").dt.strftime("%Y-%m"), pl.col("customers")).alias("cohort"),
         pl.col(pl.Decimal).cast(pl.Float64))
     base = alt.Chart(data).encode(
         x=alt.X("months_since_first:O", title="Months since the first payment"),
-        y=alt.Y("cohort:O", title="Cohort (month of first payment)", sort="ascending"))
+        y=alt.Y("cohort:O", title="Cohort: month of first payment (customers)", sort="ascending"))
     heat = base.mark_rect().encode(
         color=alt.Color("rate:Q", title="Retained", scale=alt.Scale(scheme="blues", domain=[0, 1], clamp=True),
                         legend=alt.Legend(format="%")),

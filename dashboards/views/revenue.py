@@ -23,6 +23,13 @@ GROUP = "Business"
 URL = "revenue"
 ICON = ":material/payments:"
 
+# Growth in blues and greens, losses in warm colours, FX grey: churn must not look like growth.
+MOVEMENT_COLOURS = {"New": "#1f77b4", "Expansion": "#54a24b", "Reactivation": "#72b7b2", "Contraction": "#f58518",
+                    "Churn": "#e45756", "FX": "#9d9d9d"}
+SERIES_LABEL = {"customers": "Customers", "new_customers": "New", "reactivated_customers": "Reactivated",
+                "churned_customers": "Churned", "customer_churn_rate": "Customer churn",
+                "gross_mrr_churn_rate": "Gross MRR churn", "net_mrr_churn_rate": "Net MRR churn", "nrr": "NRR",
+                "grr": "GRR", "arpa_usd": "ARPA", "ltv_usd": "LTV"}
 SEGMENT_NOTE = ("Gateway, plan and currency filter MRR, its movements and customers: each customer's month counts "
                 "in the segment of their latest paid period by the month's end (the revenue marts have no such "
                 "columns). ARPA, churn rates, NRR, GRR and LTV are the KPI mart's figures for all customers: only "
@@ -45,6 +52,10 @@ def month_label(value: date) -> str:
 def _floats(frame: pl.DataFrame) -> pl.DataFrame:
     """Decimals as floats for the charts (Vega-Lite reads JSON numbers); the CSV keeps the mart's decimals."""
     return frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64))
+
+
+def _labelled(long: pl.DataFrame) -> pl.DataFrame:
+    return long.with_columns(pl.col("series").replace_strict(SERIES_LABEL))
 
 
 def download(frame: pl.DataFrame, name: str, key: str) -> None:
@@ -157,7 +168,8 @@ def _movements_chart(frame: pl.DataFrame) -> None:
     chart = alt.Chart(long).mark_bar().encode(
         x=alt.X("month:T", title=None, timeUnit="yearmonth"),
         y=alt.Y("signed_usd:Q", title="MRR change (USD)", stack="zero"),
-        color=alt.Color("movement:N", sort=list(reads.MOVEMENT_LABEL.values())),
+        color=alt.Color("movement:N", title=None,
+                        scale=alt.Scale(domain=list(MOVEMENT_COLOURS), range=list(MOVEMENT_COLOURS.values()))),
         tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "movement:N", alt.Tooltip("signed_usd:Q", format="$,.2f")])
     st.altair_chart(chart, width="stretch")
     download(frame.select("month", "mrr_start_usd", *reads.MOVEMENTS, "mrr_usd"), "mrr_movements", "movements")
@@ -167,10 +179,10 @@ def _customers_chart(frame: pl.DataFrame) -> None:
     st.subheader("Customers by month")
     columns = ["customers", "new_customers", "reactivated_customers", "churned_customers"]
     data = frame.select("month", *columns)
-    long = data.unpivot(index="month", variable_name="series", value_name="count")
+    long = _labelled(data.unpivot(index="month", variable_name="series", value_name="count"))
     chart = alt.Chart(long).mark_line(point=True).encode(
         x=alt.X("month:T", title=None, timeUnit="yearmonth"), y=alt.Y("count:Q", title="Customers"),
-        color=alt.Color("series:N", sort=columns),
+        color=alt.Color("series:N", sort=[SERIES_LABEL[c] for c in columns], title=None),
         tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "series:N", "count:Q"])
     st.altair_chart(chart, width="stretch")
     download(data, "customers_by_month", "customers")
@@ -184,11 +196,11 @@ def _ratio_charts(kpi: pl.DataFrame) -> None:
     for title, columns, key, fmt in groups:
         st.markdown(f"**{title}**")
         data = kpi.select("month", *columns)
-        long = _floats(data).unpivot(index="month", variable_name="series", value_name="value")
+        long = _labelled(_floats(data).unpivot(index="month", variable_name="series", value_name="value"))
         axis = alt.Axis(format=fmt) if fmt == "%" else alt.Axis()
         chart = alt.Chart(long).mark_line(point=True).encode(
             x=alt.X("month:T", title=None, timeUnit="yearmonth"), y=alt.Y("value:Q", title=None, axis=axis),
-            color=alt.Color("series:N", sort=columns),
+            color=alt.Color("series:N", sort=[SERIES_LABEL[c] for c in columns], title=None),
             tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "series:N",
                      alt.Tooltip("value:Q", format=".1%" if fmt == "%" else fmt)])
         st.altair_chart(chart, width="stretch")

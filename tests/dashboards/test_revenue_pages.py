@@ -10,9 +10,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.util import calc_hash
 
 from analyticbot.appstore.db import AppStore, migrate
