@@ -104,22 +104,22 @@ def _query(reader: SnapshotReader, version: str, sql: str, params: list[Any] | N
 # -- the segment of each customer-month ------------------------------------------------------------------------
 # The latest paid period that started before the month's end (the next month's first instant); ties (two lines of
 # one invoice) go to the larger period id, so the choice is the same on every run and engine.
-_SEGMENTED = """
+_SEGMENTED = f"""
     WITH periods AS (
         SELECT m.month, m.customer_id, p.gateway, p.plan_code, p.currency,
                row_number() OVER (PARTITION BY m.customer_id, m.month
-                                  ORDER BY p.period_start DESC, p.period_id DESC) AS rank
+                                  ORDER BY p.period_start DESC, p.period_id DESC) AS recency
         FROM marts.fct_mrr_monthly AS m
         JOIN marts.fct_subscription_periods AS p
           ON p.customer_id = m.customer_id AND p.period_start < m.month + INTERVAL '1 month'
     ),
     segmented AS (
         SELECT m.*,
-               coalesce(p.gateway, 'unknown') AS gateway,
-               coalesce(p.plan_code, 'unknown') AS plan_code,
-               coalesce(p.currency, 'unknown') AS currency
+               coalesce(p.gateway, '{UNKNOWN}') AS gateway,
+               coalesce(p.plan_code, '{UNKNOWN}') AS plan_code,
+               coalesce(p.currency, '{UNKNOWN}') AS currency
         FROM marts.fct_mrr_monthly AS m
-        LEFT JOIN periods AS p ON p.customer_id = m.customer_id AND p.month = m.month AND p.rank = 1
+        LEFT JOIN periods AS p ON p.customer_id = m.customer_id AND p.month = m.month AND p.recency = 1
     )
 """
 
