@@ -10,10 +10,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analyticbot.snapshot import SnapshotReader
 from dashboards import revenue_reads as reads
-from dashboards import session
-from dashboards.views.revenue import month_label
+from dashboards.views.revenue import month_range, open_page
 
 TITLE = "Cohorts"
 ROLE = "viewer"
@@ -26,14 +24,10 @@ MEASURES = {"Customers": ("customer_retention_rate", "retained_customers"),
 
 
 def render() -> None:
-    session.guard(ROLE, TITLE)
-    st.title(TITLE)
-    reader = SnapshotReader(session.settings())
-    version = reader.current_version()
-    if version is None:
-        st.warning("No published snapshot yet: run `make demo` (or the pipeline) and this page fills in.")
+    opened = open_page(ROLE, TITLE)
+    if opened is None:
         return
-    options = reads.options(reader, version)
+    reader, version, options = opened
     if not options.cohort_months:
         st.info("The snapshot has no cohorts yet (no charge).")
         return
@@ -41,12 +35,7 @@ def render() -> None:
                "retained in a month when they have MRR at its end (the newest month is month to date). MRR "
                "retention compares with the cohort's MRR at the end of its first month.")
     with st.container(border=True):
-        months = list(options.cohort_months)
-        if len(months) > 1:
-            first, last = st.select_slider("Cohorts", options=months, value=(months[0], months[-1]),
-                                           format_func=month_label, key="cohorts.period")
-        else:
-            first = last = months[0]
+        first, last = month_range("Cohorts", options.cohort_months, "cohorts.period")
         measure = st.radio("Retention of", list(MEASURES), horizontal=True, key="cohorts.measure")
     frame = reads.cohorts(reader, version, first, last)
     sizes = reads.cohort_sizes(frame)

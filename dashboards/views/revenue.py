@@ -58,6 +58,28 @@ def _labelled(long: pl.DataFrame) -> pl.DataFrame:
     return long.with_columns(pl.col("series").replace_strict(SERIES_LABEL))
 
 
+def open_page(role: str, title: str) -> tuple[SnapshotReader, str, reads.Options] | None:
+    """The start of a revenue page: the guard, the title, and the current snapshot, its version and what the
+    filters offer; None (having said so) before the first publish."""
+    session.guard(role, title)
+    st.title(title)
+    reader = SnapshotReader(session.settings())
+    version = reader.current_version()
+    if version is None:
+        st.warning("No published snapshot yet: run `make demo` (or the pipeline) and this page fills in.")
+        return None
+    return reader, version, reads.options(reader, version)
+
+
+def month_range(label: str, months: tuple[date, ...], key: str) -> tuple[date, date]:
+    """A range of months on a slider, all of them at first (a slider needs two months to move between)."""
+    if len(months) < 2:
+        return months[0], months[0]
+    first, last = st.select_slider(label, options=list(months), value=(months[0], months[-1]),
+                                   format_func=month_label, key=key)
+    return first, last
+
+
 def download(frame: pl.DataFrame, name: str, key: str) -> None:
     st.download_button("Download CSV", reads.csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv",
                        key=f"revenue.csv.{key}", on_click="ignore", icon=":material/download:")
@@ -65,14 +87,10 @@ def download(frame: pl.DataFrame, name: str, key: str) -> None:
 
 # -- the page --------------------------------------------------------------------------------------------------
 def render() -> None:
-    session.guard(ROLE, TITLE)
-    st.title(TITLE)
-    reader = SnapshotReader(session.settings())
-    version = reader.current_version()
-    if version is None:
-        st.warning("No published snapshot yet: run `make demo` (or the pipeline) and this page fills in.")
+    opened = open_page(ROLE, TITLE)
+    if opened is None:
         return
-    options = reads.options(reader, version)
+    reader, version, options = opened
     if not options.months:
         st.info("The snapshot has no revenue yet (no paid period).")
         return
@@ -91,12 +109,7 @@ def render() -> None:
 
 def _filters(options: reads.Options) -> tuple[date, date, reads.Segment]:
     with st.container(border=True):
-        if len(options.months) > 1:
-            first, last = st.select_slider("Period", options=list(options.months),
-                                           value=(options.months[0], options.months[-1]),
-                                           format_func=month_label, key="revenue.period")
-        else:
-            first = last = options.months[0]
+        first, last = month_range("Period", options.months, "revenue.period")
         left, middle, right = st.columns(3)
         gateways = left.multiselect("Gateway", options.gateways, key="revenue.gateway", placeholder="All")
         plans = middle.multiselect("Plan", options.plans, key="revenue.plan", placeholder="All")

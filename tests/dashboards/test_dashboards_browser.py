@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -35,16 +33,12 @@ from dashboards import revenue_reads as reads
 from dashboards.accounts import add_account
 from dashboards.views.revenue import usd
 from tests.dashboards.logins import secret_of
+# The Mini App's browser test already launches the system Chromium (and fails, not skips, without it).
+from tests.serving.test_miniapp_page import _free_port, browser  # noqa: F401 - a fixture, used by name
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 30_000  # two cores shared with other test runs: a first page load can take seconds
 RUNNING = '[data-testid="stStatusWidget"]'  # Streamlit's "running" indicator, shown while a script runs
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def artifacts_dir() -> Path:
@@ -111,21 +105,6 @@ def server(env, settings, account, tmp_path_factory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("chromium is not installed: `make install` installs it (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed: `make install` installs the dev dependencies")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 @pytest.fixture
