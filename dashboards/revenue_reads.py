@@ -176,15 +176,14 @@ def movements(reader: SnapshotReader, version: str, segment: Segment = Segment()
               last: date | None = None) -> pl.DataFrame:
     """MRR at each month's start and end, its movements and customer counts, by month (`MOVEMENT_COLUMNS`)."""
     def load() -> pl.DataFrame:
-        where, params = _between(first, last)
+        where, params = _between(first, last, "k.month")
         if segment.is_everyone:
-            return _query(reader, version, f"SELECT {', '.join(MOVEMENT_COLUMNS)} FROM marts.fct_saas_kpis_monthly"
-                                           f"{' WHERE ' + where if where else ''} ORDER BY month", params)
+            return _query(reader, version, f"SELECT {', '.join(MOVEMENT_COLUMNS)} FROM marts.fct_saas_kpis_monthly "
+                                           f"AS k{' WHERE ' + where if where else ''} ORDER BY month", params)
         seg_where, seg_params = _segment_where(segment)
-        k_where, params = _between(first, last, "k.month")
         # Sums of the customer mart, as fct_saas_kpis_monthly sums it, with the calendar's months kept (a month
         # without a customer of the segment is a row of zeros, as in the mart).
-        frame = _query(reader, version, _SEGMENTED + f"""
+        return _query(reader, version, _SEGMENTED + f"""
             , picked AS (SELECT * FROM segmented{seg_where})
             SELECT k.month,
                    coalesce(sum(p.mrr_start_usd), 0) AS mrr_start_usd,
@@ -197,9 +196,8 @@ def movements(reader: SnapshotReader, version: str, segment: Segment = Segment()
                    count(CASE WHEN p.churn_usd > 0 THEN 1 END) AS churned_customers
             FROM marts.fct_saas_kpis_monthly AS k
             LEFT JOIN picked AS p ON p.month = k.month
-            {'WHERE ' + k_where if k_where else ''}
+            {'WHERE ' + where if where else ''}
             GROUP BY k.month ORDER BY k.month""", seg_params + params)
-        return frame
 
     return _cached(reader, version, "movements", (segment, first, last), load)
 
