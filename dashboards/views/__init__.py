@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashboards.views import home
+from dashboards.views import channels, churn, health, home
 
-PAGES: list[ModuleType] = [home]
+PAGES: list[ModuleType] = [home, channels, churn, health]
