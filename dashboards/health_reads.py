@@ -121,19 +121,26 @@ def dagster_home() -> Path | None:
     return Path(home) if home else None
 
 
-def open_instance(home: Path | None = None):
-    """The Dagster instance of `home` (default ``DAGSTER_HOME``), or None when there is none to read: no home set,
-    or a home where nothing has run (opening one would create its storage; this page only reads)."""
+def has_runs(home: Path | None) -> bool:
+    """Whether `home` is a Dagster instance something has run in. Opening one where nothing has would create
+    its storage, and this page only reads."""
+    return home is not None and (home / "dagster.yaml").exists() and (home / "history").exists()
+
+
+def open_instance(home: Path):
+    """The Dagster instance of `home` (check `has_runs` first)."""
     import dagster as dg
 
-    home = home or dagster_home()
-    if home is None or not (home / "dagster.yaml").exists() or not (home / "history").exists():
-        return None
     return dg.DagsterInstance.from_config(str(home))
 
 
-def _ts(seconds: float | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+def _ts(moment: float | datetime | None) -> datetime | None:
+    """Dagster's epoch seconds (or an aware datetime) as naive UTC, like every time in the warehouse."""
+    if moment is None:
+        return None
+    if isinstance(moment, datetime):
+        return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+    return datetime.fromtimestamp(moment, timezone.utc).replace(tzinfo=None)
 
 
 def runs(instance, limit: int = RUN_LIMIT) -> list[dict]:
@@ -157,12 +164,21 @@ def runs(instance, limit: int = RUN_LIMIT) -> list[dict]:
     return out
 
 
-def _metadata_text(metadata: dict[str, Any]) -> str | None:
-    for key in ("description", "message", "result", "failures"):
-        if key in metadata:
-            value = metadata[key]
-            return str(getattr(value, "value", getattr(value, "text", value)))
-    return None
+def _kind(metadata: dict[str, Any]) -> str:
+    """dbt test, Great Expectations suite, or another check (the models' gates), from what each one records."""
+    if str(_value(metadata.get("unique_id")) or "").startswith("test."):
+        return "dbt test"
+    if "rows_checked" in metadata and "failures" in metadata:
+        return "Great Expectations"
+    return "check"
+
+
+def _detail(evaluation) -> str | None:
+    if evaluation.description:
+        return evaluation.description
+    metadata = evaluation.metadata or {}
+    failed = _value(metadata.get("dagster_dbt/failed_row_count"))
+    return None if failed is None else f"{failed} failing rows"
 
 
 def check_results(instance, run_ids: list[str] | None = None) -> list[dict]:
@@ -179,10 +195,9 @@ def check_results(instance, run_ids: list[str] | None = None) -> list[dict]:
             key = (ev.asset_key.to_user_string(), ev.check_name)
             if key in seen:
                 continue
-            seen[key] = {"asset": key[0], "check": key[1], "passed": bool(ev.passed),
-                         "severity": ev.severity.value if ev.severity is not None else None,
-                         "detail": _metadata_text(ev.metadata or {}), "at": _ts(record.event_log_entry.timestamp),
-                         "run_id": run_id}
+            seen[key] = {"asset": key[0], "check": key[1], "kind": _kind(ev.metadata or {}),
+                         "passed": bool(ev.passed), "severity": ev.severity.value if ev.severity is not None else None,
+                         "detail": _detail(ev), "at": _ts(record.event_log_entry.timestamp), "run_id": run_id}
     return sorted(seen.values(), key=lambda r: (r["passed"], r["asset"], r["check"]))
 
 

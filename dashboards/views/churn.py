@@ -57,6 +57,8 @@ def _render(con, principal) -> None:
     left, right = st.columns(2)
     size = left.selectbox("Rows per page", PAGE_SIZES, key="churn.size")
     pages = max(1, -(-total // size))
+    if st.session_state.get("churn.page", 1) > pages:  # fewer pages now (bigger pages, or the toggle): the last
+        st.session_state["churn.page"] = pages
     page = right.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="churn.page")
     rows = churn_reads.ranked(con, statuses, offset=(page - 1) * size, limit=size)
 

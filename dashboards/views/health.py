@@ -3,6 +3,8 @@ and the records ingestion refused (from `dashboards.health_reads`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import altair as alt
 import polars as pl
 import streamlit as st
@@ -21,19 +23,23 @@ def render() -> None:
     session.guard(ROLE, TITLE)
     st.title(TITLE)
     _freshness()
-    instance = health_reads.open_instance()
-    if instance is None:
-        home = health_reads.dagster_home()
+    home = health_reads.dagster_home()
+    if not health_reads.has_runs(home):
         st.info("No Dagster runs to show: " + ("DAGSTER_HOME is not set (`make dashboards` sets it to the one the "
                                                "pipeline records its runs in)." if home is None else
                                                f"nothing has run in DAGSTER_HOME ({home}) yet."))
         return
-    try:
-        _runs(instance)
-        _checks(instance)
-        _rejected(instance)
-    finally:
-        instance.dispose()
+    instance = _instance(str(home))
+    _runs(instance)
+    _checks(instance)
+    _rejected(instance)
+
+
+@st.cache_resource(show_spinner=False)
+def _instance(home: str):
+    """One instance per DAGSTER_HOME for the server process: opening one costs ~0.5 s, and every read queries
+    its storage afresh, so a new run shows on the next rerun."""
+    return health_reads.open_instance(Path(home))
 
 
 def _table(rows: list[dict], key: str, file_name: str) -> None:

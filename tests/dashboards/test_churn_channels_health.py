@@ -262,12 +262,15 @@ def rejections(total: int, reasons: dict[str, int]) -> dg.AssetsDefinition:
 
 @dg.asset_check(asset=dg.AssetKey(list(health_reads.REJECTED_ASSET)))
 def payloads_are_json() -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=True, metadata={"description": "7 rows pass every expectation"})
+    return dg.AssetCheckResult(passed=True, description="7 rows pass every expectation")
 
 
 @dg.asset_check(asset=dg.AssetKey(list(health_reads.REJECTED_ASSET)))
 def no_negative_views() -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=False, metadata={"description": "expect_column_values_to_be_between(views): 2"})
+    # shaped like the Great Expectations checks' results (orchestration/defs/payments/checks.py)
+    return dg.AssetCheckResult(passed=False, description="expect_column_values_to_be_between(views): 2 rows",
+                               metadata={"rows_checked": 7, "failures": dg.MetadataValue.json(
+                                   {"expect_column_values_to_be_between(views)": 2})})
 
 
 @dg.asset
@@ -316,9 +319,9 @@ def test_health_shows_the_runs_the_checks_and_the_rejections_from_dagster(store,
     assert at.metric[0].value == "FAILURE"
 
     checks = csv_rows(downloads["asset_checks.csv"])
-    assert [(c["check"], c["passed"]) for c in checks] == [("no_negative_views", "false"),
-                                                           ("payloads_are_json", "true")]
-    assert "views): 2" in checks[0]["detail"]
+    assert [(c["check"], c["passed"], c["kind"]) for c in checks] == [
+        ("no_negative_views", "false", "Great Expectations"), ("payloads_are_json", "true", "check")]
+    assert checks[0]["detail"] == "expect_column_values_to_be_between(views): 2 rows"
     assert any("no_negative_views" in e.value for e in at.error)
 
     assert {m.label: m.value for m in at.metric}["Rejected records kept (raw.rejected_records)"] == "7"
