@@ -154,14 +154,24 @@ def runs(instance, limit: int = RUN_LIMIT) -> list[dict]:
         started, ended = _ts(record.start_time), _ts(record.end_time)
         failures = []
         if run.status.value == "FAILURE":
-            failures = [f"{e.step_key}: {e.message}" for e in (
-                r.event_log_entry for r in instance.get_records_for_run(
-                    run.run_id, of_type=DagsterEventType.STEP_FAILURE).records)]
+            failures = [f"{r.event_log_entry.step_key}: {_root_error(r.event_log_entry)}" for r in
+                        instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_FAILURE).records]
         out.append({"run_id": run.run_id, "job": run.job_name, "status": run.status.value,
                     "created": _ts(record.create_timestamp), "started": started, "ended": ended,
                     "seconds": round((ended - started).total_seconds(), 1) if started and ended else None,
                     "failed_steps": "; ".join(failures) or None})
     return out
+
+
+def _root_error(entry) -> str:
+    """The error a step failed with: Dagster wraps the op's own exception ("Error occurred while executing
+    op ...") and keeps it as the cause, which is what tells somebody what went wrong."""
+    error = entry.dagster_event.step_failure_data.error if entry.dagster_event else None
+    if error is None:
+        return entry.message
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def _kind(metadata: dict[str, Any]) -> str:
