@@ -108,8 +108,9 @@ def _best_times(con, ch: dict) -> None:
         st.dataframe(shown.head(10).select("rank", "day", "hour", "expected_relative_reach", "relative_reach_lower",
                                            "relative_reach_upper", "posts_observed"),
                      hide_index=True, key="channels.slots")
-        st.download_button("Best times (CSV)", slots.write_csv(), file_name=f"channel_{ch['channel_id']}_best_times.csv",
-                           mime="text/csv", key="channels.slots_csv")
+        st.download_button("Best times (CSV)", slots.write_csv(),
+                           file_name=f"channel_{ch['channel_id']}_best_times.csv", mime="text/csv",
+                           key="channels.slots_csv")
     cells = pl.DataFrame(channel_reads.heatmap(con, ch)["cells"], infer_schema_length=None)
     if cells.is_empty():
         return
