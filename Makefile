@@ -99,6 +99,7 @@ bench: install
 	$(BIN)/python bench/watermark_bench.py
 	$(BIN)/python bench/bot_bench.py
 	$(BIN)/python bench/bot_commands_bench.py
+	$(BIN)/python bench/dashboards_bench.py
 
 ## import-export FILE=path/to/result.json OWNER=<telegram user id> [TZ=Asia/Tashkent]
 import-export: install

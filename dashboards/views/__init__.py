@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashboards.views import cohorts, home, revenue
+from dashboards.views import channels, churn, cohorts, health, home, revenue
 
-PAGES: list[ModuleType] = [home, revenue, cohorts]
+PAGES: list[ModuleType] = [home, revenue, cohorts, churn, channels, health]

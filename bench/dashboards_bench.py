@@ -1,0 +1,161 @@
+"""Dashboards: how long each page takes to render, against the 2 s target (issue 7).
+
+Every page of `dashboards.views.PAGES` is rendered in Streamlit's AppTest, logged in as an admin (so every page
+opens), on a demo snapshot. Per page: one AppTest session; its first run is a warm-up, printed apart (it pays
+for the page's imports and for AppTest scanning the installed packages for components, ~2-10 s that a running
+server pays once); then `--runs` full reruns of the page's script, their median against the target. A rerun is
+what opening the page or clicking on it costs the server: the pages cache no data between runs (only the
+store's engine), so every rerun reads the snapshot again. AppTest runs the script in this process without a
+browser or websocket: the time is the script's (login check, reads, charts, tables) plus AppTest's own handling
+of the elements, not the browser's drawing.
+
+The snapshot comes from `--data-dir` (an existing data dir, read only, e.g. the one `make demo` built), or the
+demo at `--scale` is built into `--work` (once; the pipeline records its runs in `<work>/dagster_home`, so the
+health page has runs and checks to show). Accounts live in a store of the benchmark's own under `--work`.
+
+    python bench/dashboards_bench.py [--runs 5] [--work /tmp/analyticbot_dashboards_bench] [--scale default]
+                                     [--data-dir DIR] [--dagster-home DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe  # noqa: E402
+
+TARGET_S = 2.0
+
+
+def one_page(url: str):
+    """The app opening /<url> for the logged-in admin (the AppTest script: imports inside, as AppTest needs)."""
+    from dashboards import session
+    from dashboards.views import PAGES, login
+
+    if session.current_principal() is None:
+        login.render()
+    else:
+        next(p for p in PAGES if p.URL == url).render()
+
+
+def build_demo(work: Path, scale: str) -> Path:
+    """The demo's data dir under `work`, built once per scale (the pipeline takes minutes)."""
+    data, home = work / f"data-{scale}", work / f"dagster_home-{scale}"
+    if (data / "published" / "CURRENT").exists():
+        return data
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copyfile(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    os.environ.update(ANALYTICBOT_DATA_DIR=str(data), ANALYTICBOT_DEMO_SCALE=scale, DAGSTER_HOME=str(home))
+    os.environ.pop("ANALYTICBOT_APP_DB_URL", None)
+    from analyticbot import cli
+    from analyticbot.settings import get_settings
+
+    started = time.perf_counter()
+    if not cli.build_demo(get_settings(), say=print):
+        raise SystemExit("the demo pipeline failed")
+    print(f"built the {scale} demo in {time.perf_counter() - started:.0f} s")
+    return data
+
+
+def admin_token() -> str:
+    """A new admin account, logged in through `dashboards.auth` as the login page does (password, then the
+    enrolment code from the account's secret), and its session token."""
+    import pyotp
+
+    from analyticbot.appstore.db import AppStore, migrate
+    from analyticbot.settings import get_settings
+    from dashboards import auth
+
+    settings = get_settings()
+    migrate(settings)
+    store = AppStore(settings)
+    try:
+        name = f"bench{int(time.time())}"
+        with store.transaction() as s:
+            account = auth.create_account(s, name, "admin")
+        step = auth.login(store, settings, name, account.password, "", "127.0.0.1")
+        secret = parse_qs(urlparse(account.enrolment_uri).query)["secret"][0]
+        return auth.complete_enrolment(store, settings, step.token, pyotp.TOTP(secret).now(), "127.0.0.1").token
+    finally:
+        store.dispose()
+
+
+def session_on(url: str, token: str):
+    """An AppTest session of the logged-in admin on the page at `url`."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(one_page, args=(url,), default_timeout=120)
+    at.session_state["dashboards.token"] = token
+    return at
+
+
+def render(at) -> float:
+    """One full run of the page's script (what opening the page, or any click on it, costs the server)."""
+    started = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - started
+    if at.exception:
+        raise SystemExit(f"page failed: {at.exception[0].value}")
+    if not at.title or at.title[0].value == "AnalyticBot dashboards":
+        raise SystemExit("page did not open (still on the login page)")
+    return elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/analyticbot_dashboards_bench"))
+    ap.add_argument("--scale", default="default")
+    ap.add_argument("--data-dir", type=Path, help="an existing data dir with a published snapshot (read only)")
+    ap.add_argument("--dagster-home", type=Path, help="the Dagster instance the health page reads")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.data_dir:
+        data = args.data_dir.resolve()
+        if args.dagster_home:
+            os.environ["DAGSTER_HOME"] = str(args.dagster_home.resolve())
+    else:
+        data = build_demo(args.work, args.scale)
+        os.environ["DAGSTER_HOME"] = str(args.work / f"dagster_home-{args.scale}")
+    os.environ["ANALYTICBOT_DATA_DIR"] = str(data)
+    os.environ["ANALYTICBOT_APP_DB_URL"] = f"sqlite:///{args.work / 'accounts.sqlite'}"
+    os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+
+    from analyticbot.snapshot import SnapshotReader
+    from analyticbot.settings import get_settings
+    from dashboards import session
+    from dashboards.views import PAGES
+
+    session.client_address = lambda: "127.0.0.1"  # AppTest has no connection: the admin is on this machine
+    token = admin_token()
+    version = SnapshotReader(get_settings()).current_version()
+    print(f"machine: {describe()}")
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
+    print(f"snapshot {version} in {data}; DAGSTER_HOME={os.environ.get('DAGSTER_HOME')}")
+    print(f"{len(PAGES)} pages, {args.runs} reruns each after one warm-up run; target < {TARGET_S:.0f} s\n")
+    print(f"{'page':<22} {'first':>7} {'median':>7} {'max':>7}  target")
+    worst = 0.0
+    for page in PAGES:
+        at = session_on(page.URL, token)
+        first = render(at)
+        times = [render(at) for _ in range(args.runs)]
+        median = statistics.median(times)
+        worst = max(worst, median)
+        print(f"{page.TITLE:<22} {first:>6.2f}s {median:>6.2f}s {max(times):>6.2f}s  "
+              f"{'✔' if median < TARGET_S else '✘'}")
+    print(f"\nslowest page median {worst:.2f} s: target {'met' if worst < TARGET_S else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
