@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashboards.views import home
+from dashboards.views import admin_audit, admin_export, admin_payments, admin_settings, admin_users, home
 
-PAGES: list[ModuleType] = [home]
+PAGES: list[ModuleType] = [home, admin_users, admin_payments, admin_settings, admin_export, admin_audit]
