@@ -70,6 +70,14 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(sep=" ", timespec="seconds")
 
 
+def _where(query: Select, filters) -> Select:
+    """`query` with each (value, condition) filter whose value is given (None = not filtered)."""
+    for value, condition in filters:
+        if value is not None:
+            query = query.where(condition(value))
+    return query
+
+
 def to_csv(frame: pl.DataFrame) -> bytes:
     """CSV of a frame; JSON-like columns (lists, structs) as JSON text, since CSV has no nesting."""
     nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Struct, pl.Array))]
@@ -223,13 +231,10 @@ def orders_page(session: Session, *, gateway: str | None = None, status: str | N
                 page: int = 1, size: int = PAGE_SIZE) -> Page:
     """Orders in the operational store (live: Payme, Click and manual grants; Stripe has no orders), newest
     first."""
-    query: Select = select(Order)
     start, end = _day_range(since, until)
-    for cond, ok in ((Order.gateway == gateway, gateway), (Order.status == status, status),
-                     (Order.user_id == user_id, user_id is not None),
-                     (Order.created_at >= start, start), (Order.created_at < end, end)):
-        if ok:
-            query = query.where(cond)
+    query = _where(select(Order), ((gateway, Order.gateway.__eq__), (status, Order.status.__eq__),
+                                   (user_id, Order.user_id.__eq__), (start, Order.created_at.__ge__),
+                                   (end, Order.created_at.__lt__)))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     page, pages = _page_bounds(total, page, size)
     rows = [_order_row(o) for o in session.scalars(query.order_by(Order.order_id.desc())
@@ -414,13 +419,11 @@ def audit_page(session: Session, *, action: str | None = None, outcome: str | No
     query = (select(AdminAuditLog, DashboardAccount.username)
              .join(DashboardAccount, DashboardAccount.id == AdminAuditLog.account_id, isouter=True))
     start, end = _day_range(since, until)
-    name = (username or "").strip().lower() or None
-    for cond, ok in ((AdminAuditLog.action == action, action), (AdminAuditLog.outcome == outcome, outcome),
-                     (AdminAuditLog.source == source, source), (DashboardAccount.username == name, name),
-                     (AdminAuditLog.target == (target or "").strip(), (target or "").strip()),
-                     (AdminAuditLog.at >= start, start), (AdminAuditLog.at < end, end)):
-        if ok:
-            query = query.where(cond)
+    query = _where(query, ((action, AdminAuditLog.action.__eq__), (outcome, AdminAuditLog.outcome.__eq__),
+                           (source, AdminAuditLog.source.__eq__),
+                           ((username or "").strip().lower() or None, DashboardAccount.username.__eq__),
+                           ((target or "").strip() or None, AdminAuditLog.target.__eq__),
+                           (start, AdminAuditLog.at.__ge__), (end, AdminAuditLog.at.__lt__)))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     page, pages = _page_bounds(total, page, size)
     rows = [{"id": r.id, "at": r.at, "account": who, "telegram_admin": r.admin_user_id or None,
