@@ -75,21 +75,18 @@ def _actions(principal, user: dict, snapshots: SnapshotReader) -> None:
     store, settings = session.store(), session.settings()
     user_id = user["user_id"]
     st.markdown("**Change**")
-    suspend, admin = st.columns(2)
-    if user["suspended_at"]:
-        if suspend.button("Lift the suspension", key="users.unsuspend"):
-            common.run(lambda: admin_panel.set_suspended(store, settings, principal, user_id, False),
-                       f"User {user_id} may use the bot again.")
-    elif suspend.button("Suspend", key="users.suspend"):
-        common.run(lambda: admin_panel.set_suspended(store, settings, principal, user_id, True),
-                   f"User {user_id} is suspended: the bot now refuses them politely.")
-    if user["role"] == "admin":
-        if admin.button("Revoke the bot admin role", key="users.revoke_admin"):
-            common.run(lambda: admin_panel.set_bot_admin(store, settings, principal, user_id, False),
-                       f"User {user_id} is no longer a bot admin.")
-    elif admin.button("Grant the bot admin role", key="users.grant_admin"):
-        common.run(lambda: admin_panel.set_bot_admin(store, settings, principal, user_id, True),
-                   f"User {user_id} is a bot admin now (/user, /broadcast).")
+    suspended, admin = bool(user["suspended_at"]), user["role"] == "admin"
+    toggles = (
+        ("Lift the suspension", "users.unsuspend", f"User {user_id} may use the bot again.") if suspended else
+        ("Suspend", "users.suspend", f"User {user_id} is suspended: the bot now refuses them politely."),
+        ("Revoke the bot admin role", "users.revoke_admin", f"User {user_id} is no longer a bot admin.") if admin
+        else ("Grant the bot admin role", "users.grant_admin",
+              f"User {user_id} is a bot admin now (/user, /broadcast)."))
+    changes = (lambda: admin_panel.set_suspended(store, settings, principal, user_id, not suspended),
+               lambda: admin_panel.set_bot_admin(store, settings, principal, user_id, not admin))
+    for column, (label, key, done), change in zip(st.columns(2), toggles, changes):
+        if column.button(label, key=key):
+            common.run(change, done)
     with st.form("users.plan"):
         code = st.text_input("Grant a plan", key="users.plan_code",
                              help=f"One of {', '.join(PLANS_BY_CODE)}: one period from now, replacing an earlier "
