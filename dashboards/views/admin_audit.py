@@ -34,4 +34,9 @@ def render() -> None:
                        source=None if source == ANY else source, username=username, target=target, since=since,
                        until=until)
         page = admin_panel.audit_page(s, page=common.page_number("audit.page"), **filters)
-        common.table(page, "audit.page", "audit-log.csv", lambda n: admin_panel.audit_page(s, size=n, **filters))
+    common.table(page, "audit.page", "audit-log.csv", lambda n: _everything(n, filters))
+
+
+def _everything(n: int, filters: dict) -> admin_panel.Page:
+    with session.store().transaction() as s:
+        return admin_panel.audit_page(s, size=n, **filters)

@@ -42,13 +42,15 @@ def page_number(key: str) -> int:
 
 
 def table(page: Page, key: str, file_name: str, everything: Callable[[int], Page]) -> None:
-    """One page of rows, the page picker, and every matching row (up to CSV_MAX_ROWS) as CSV."""
+    """One page of rows, the page picker, and every matching row (up to CSV_MAX_ROWS) as CSV: `everything(n)`
+    reads the first n rows with the same filters."""
     st.session_state[key] = page.page  # filters may have left fewer pages than the picker was on
     st.caption(f"{page.total:,} rows · page {page.page} of {page.pages}")
-    st.dataframe(page.rows, hide_index=True, use_container_width=True)
+    st.dataframe(page.rows, hide_index=True, width="stretch")
     left, right = st.columns(2)
     left.number_input("Page", min_value=1, max_value=page.pages, step=1, key=key)
     if page.total:
-        right.download_button(f"Download CSV ({min(page.total, CSV_MAX_ROWS):,} rows)",
-                              to_csv(everything(min(page.total, CSV_MAX_ROWS)).rows), file_name=file_name,
-                              mime="text/csv", key=f"{key}.csv")
+        rows = min(page.total, CSV_MAX_ROWS)
+        # Made when the button is pressed, not on every rerun: `everything` opens its own session or connection.
+        right.download_button(f"Download CSV ({rows:,} rows)", lambda: to_csv(everything(rows).rows),
+                              file_name=file_name, mime="text/csv", key=f"{key}.csv")

@@ -54,10 +54,19 @@ def _payments() -> None:
         with SnapshotReader(session.settings()).connect() as con:
             page = admin_panel.payments_page(con, page=common.page_number("payments.page"), **filters)
             st.caption(f"Snapshot {con.version}.")
-            common.table(page, "payments.page", "payments.csv",
-                         lambda n: admin_panel.payments_page(con, size=n, **filters))
+            common.table(page, "payments.page", "payments.csv", lambda n: _all_payments(n, filters))
     except SnapshotUnavailable:
         st.warning("No published snapshot yet: run `make demo` (or the pipeline) and payments show here.")
+
+
+def _all_payments(n: int, filters: dict) -> admin_panel.Page:
+    with SnapshotReader(session.settings()).connect() as con:
+        return admin_panel.payments_page(con, size=n, **filters)
+
+
+def _all_orders(n: int, filters: dict) -> admin_panel.Page:
+    with session.store().transaction() as s:
+        return admin_panel.orders_page(s, size=n, **filters)
 
 
 def _orders() -> None:
@@ -76,4 +85,4 @@ def _orders() -> None:
     filters = dict(gateway=gateway, status=status, user_id=int(user) if user else None, since=since, until=until)
     with session.store().transaction() as s:
         page = admin_panel.orders_page(s, page=common.page_number("orders.page"), **filters)
-        common.table(page, "orders.page", "orders.csv", lambda n: admin_panel.orders_page(s, size=n, **filters))
+    common.table(page, "orders.page", "orders.csv", lambda n: _all_orders(n, filters))

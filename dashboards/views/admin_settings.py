@@ -25,7 +25,7 @@ def render() -> None:
     if current.is_empty():
         st.info("No runtime settings yet.")
     else:
-        st.dataframe(current, hide_index=True, use_container_width=True)
+        st.dataframe(current, hide_index=True, width="stretch")
     with st.form("settings.set"):
         st.markdown("**Create or change a setting**")
         key = st.text_input("Name", key="settings.key", placeholder="feature.new_digest")

@@ -28,7 +28,7 @@ def render() -> None:
         with store.transaction() as s:
             found = admin_panel.search_users(s, query)
         if found:
-            st.dataframe(found, hide_index=True, use_container_width=True)
+            st.dataframe(found, hide_index=True, width="stretch")
         else:
             st.info(f"No user matches {query.strip()!r}.")
     typed = st.text_input("Open user (Telegram id)", value=st.query_params.get("user", ""), key="users.open")
@@ -61,12 +61,12 @@ def _show(user: dict) -> None:
         f"- Plan in force **{plan['plan_code']}** ({plan['source']}){until}")
     st.markdown("**Channels**")
     if user["channels"]:
-        st.dataframe(user["channels"], hide_index=True, use_container_width=True)
+        st.dataframe(user["channels"], hide_index=True, width="stretch")
     else:
         st.caption("No channels.")
     st.markdown("**Orders**")
     if user["orders"]:
-        st.dataframe(user["orders"], hide_index=True, use_container_width=True)
+        st.dataframe(user["orders"], hide_index=True, width="stretch")
     else:
         st.caption("No orders.")
 

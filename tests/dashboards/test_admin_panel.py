@@ -4,8 +4,10 @@ force, the lists filter and paginate; and migration 0008 upgrades and downgrades
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta
 
+import polars as pl
 import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
@@ -188,6 +190,8 @@ def test_orders_filter_and_paginate(store):
         assert admin_panel.orders_page(s, status="pending").total == 2
         assert admin_panel.orders_page(s, since=date(2026, 12, 3), until=date(2026, 12, 4)).total == 2
         assert admin_panel.orders_page(s, user_id=5).total == 0
+    csv = pl.read_csv(io.BytesIO(admin_panel.to_csv(first.rows)))  # what the page's CSV button downloads
+    assert csv["order_id"].to_list() == first.rows["order_id"].to_list() and csv.columns == first.rows.columns
 
 
 def test_audit_log_filters(store, settings):
