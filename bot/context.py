@@ -2,6 +2,9 @@
 `account` (the stored user, or None before /start) and `lang` (their language, or the client's until they
 chose one), and counts the update as product usage for the churn model.
 
+A user the team suspended (admin panel, `users.suspended_at`) gets one polite reply and nothing else, except
+/mydata and /deleteme: what the bot keeps about a person stays theirs to download or erase.
+
 Handlers take what they need by name (aiogram passes middleware data as keyword arguments), so a handler that
 only answers in the user's language declares `lang: str` and never opens the store itself.
 """
@@ -19,7 +22,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from analyticbot.appstore.activity import record_activity
 from analyticbot.appstore.db import AppStore
 from analyticbot.appstore.models import User
-from bot.i18n import lang_of
+from bot.i18n import lang_of, t
 
 log = logging.getLogger("analyticbot.bot")
 
@@ -32,6 +35,7 @@ class Account:
     time_zone: str
     role: str
     blocked: bool
+    suspended: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -45,7 +49,19 @@ def load_account(store: AppStore, user_id: int, count_command: bool) -> Account 
             return None
         if count_command:
             record_activity(s, user_id, "bot_commands")
-        return Account(user.user_id, user.language, user.time_zone, user.role, user.blocked_at is not None)
+        return Account(user.user_id, user.language, user.time_zone, user.role, user.blocked_at is not None,
+                       user.suspended_at is not None)
+
+
+PRIVACY_COMMANDS = ("/mydata", "/deleteme")
+PRIVACY_CALLBACKS = "erase:"  # the /deleteme confirmation buttons (bot/privacy.py)
+
+
+def _privacy_request(event: TelegramObject) -> bool:
+    if isinstance(event, CallbackQuery):
+        return (event.data or "").startswith(PRIVACY_CALLBACKS)
+    command = (getattr(event, "text", None) or "").split(maxsplit=1)[:1]
+    return bool(command) and command[0].split("@", 1)[0] in PRIVACY_COMMANDS
 
 
 class AccountMiddleware(BaseMiddleware):
@@ -66,4 +82,11 @@ class AccountMiddleware(BaseMiddleware):
         account = await asyncio.to_thread(load_account, self.store, user.id, counts)
         data["account"] = account
         data["lang"] = account.language if account is not None else lang_of(user.language_code)
+        if account is not None and account.suspended and not _privacy_request(event):
+            text = t("suspension.refused", data["lang"])
+            if isinstance(event, CallbackQuery):
+                await event.answer(text, show_alert=True)
+            elif isinstance(event, Message):
+                await event.answer(text)
+            return None
         return await handler(event, data)

@@ -37,6 +37,9 @@ class User(Base):
     blocked_at: Mapped[datetime | None] = mapped_column(
         DateTime, nullable=True, comment="when the bot got 403 for this user's chat; cleared when they return")
     role: Mapped[str] = mapped_column(String(8), default="owner", comment="owner | admin (admin commands)")
+    # Since 0008: set by the admin panel; the bot refuses a suspended user (bot/context.py).
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True,
+                                                          comment="when the team suspended the user; None = not")
     # digests: daily, weekly (on digest_weekday, Monday = 0) or off, at digest_hour in the user's time zone
     digest_period: Mapped[str] = mapped_column(String(8), default="daily")
     digest_hour: Mapped[int] = mapped_column(SmallInteger, default=9)
@@ -106,10 +109,11 @@ class Order(Base):
     """What a user asked to buy through Payme or Click: one period of one plan, at a fixed price.
 
     Payme's `account.order_id` and Click's `merchant_trans_id` name an order; the gateway must pay exactly its
-    amount. An order is paid at most once."""
+    amount. An order is paid at most once. Since 0008 a "manual" order of amount 0 is a plan the team granted in
+    the admin panel (`dashboards.admin_reads`): no gateway, no money, in force like a paid one."""
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint("gateway IN ('payme', 'click')", name="ck_orders_gateway"),
+        CheckConstraint("gateway IN ('payme', 'click', 'manual')", name="ck_orders_gateway"),
         CheckConstraint("status IN ('pending', 'paid', 'cancelled')", name="ck_orders_status"),
     )
 

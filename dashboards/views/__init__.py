@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashboards.views import channels, churn, cohorts, health, home, revenue
+from dashboards.views import (admin_audit, admin_export, admin_payments, admin_settings, admin_users, channels,
+                             churn, cohorts, health, home, revenue)
 
-PAGES: list[ModuleType] = [home, revenue, cohorts, churn, channels, health]
+PAGES: list[ModuleType] = [home, revenue, cohorts, churn, channels, health,
+                           admin_users, admin_payments, admin_settings, admin_export, admin_audit]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from analyticbot.appstore.db import AppStore, migrate
@@ -22,3 +24,13 @@ def store(settings):
     s = AppStore(settings)
     yield s
     s.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's script runner installs the page script as `sys.modules["__main__"]` and leaves it there. A
+    later test in the same process that spawns workers (Dagster's multiprocess executor) would then make every
+    child re-run that AppTest script as its main module and die; put the real one back after each test."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
