@@ -34,6 +34,7 @@ from dashboards.accounts import add_account
 from dashboards.views import PAGES
 from dashboards.views.revenue import usd
 from tests.dashboards.logins import secret_of
+from tests.servers import running
 # The Mini App's browser test already launches the system Chromium (and fails, not skips, without it).
 from tests.serving.test_miniapp_page import _free_port, browser  # noqa: F401 - a fixture, used by name
 
@@ -85,27 +86,9 @@ def server(env, settings, account, tmp_path_factory) -> Iterator[str]:
         proc = subprocess.Popen([sys.executable, "-m", "dashboards"], cwd=REPO, env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{settings.dashboards_port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the dashboards exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/_stcore/health", timeout=2).text == "ok":
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the dashboards did not answer in 60 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
+    with running(proc, log_path, f"{base}/_stcore/health", lambda r: r.text == "ok", "dashboards", timeout=60,
+                 poll=0.3):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import quote
@@ -24,6 +23,7 @@ import httpx
 import pytest
 
 from serving.api.auth import sign_init_data
+from tests.servers import running
 from tests.serving.signing import BOT_TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,27 +59,8 @@ def server(demo_warehouse, tmp_path_factory) -> Iterator[str]:
             [sys.executable, "-m", "uvicorn", "serving.api:app", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the API server exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}{API}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the API server did not become healthy in 30 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with running(proc, log_path, f"{base}{API}/health", lambda r: r.status_code == 200, "API server"):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
