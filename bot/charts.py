@@ -1,23 +1,17 @@
-"""PNG charts for the bot (and the pages of the PDF report), drawn with matplotlib's Agg canvas directly.
+"""The bot's charts: PNGs for chats (and the digest), drawn with the raster kit (`bot.raster`), and the pages of
+the PDF report, drawn with matplotlib's Agg/PDF canvases directly.
 
-No pyplot: its global figure registry is shared state across threads and leaks figures. The `draw_*` functions
-draw on a given Axes, so the PNG for a chat and the page of the PDF report are the same drawing.
+Chat images are drawn without matplotlib: a 600x300 chart cost it 100-500 ms (mostly laying out text), a cold
+/stats or /top reply's whole budget several times over; the raster kit draws one in a few milliseconds. The
+digest (one per owner per run, 10,000 owners in the benchmark) is the hottest path of all.
 
-The digest chart is the hot path (one per owner per digest run, 10,000 owners in the benchmark): it is drawn with
-Pillow (a line, a few labels, a baseline; ~2 ms for two panels) instead of matplotlib (~10 ms idle, ~36 ms on a
-loaded machine, even with a reused figure). Every PNG goes through `png_rgb` (unfiltered, zlib level 1), ~1 ms
-against ~6 ms for Pillow's encoder, which tries every filter on every row.
+The PDF keeps matplotlib (vector pages, selectable text) through the `draw_*` functions. No pyplot: its global
+figure registry is shared state across threads and leaks figures.
 """
 
 from __future__ import annotations
 
-import math
-import struct
-import threading
-import zlib
-from collections import OrderedDict
 from datetime import date
-from pathlib import Path
 from typing import Sequence
 
 import matplotlib
@@ -25,20 +19,13 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
-from PIL import Image, ImageDraw, ImageFont
 
+from bot import raster
 from bot.i18n import fmt_date, fmt_int, t, weekday_name
 
 LINE, BAND, BAR = "#2481cc", "#9cc7ea", "#2481cc"  # Telegram's link blue: the Mini App's chart colours
 DIGEST_SIZE, DIGEST_DPI = (5.0, 1.4), 100  # inches per panel, as wide as a chat photo needs to be readable
 MAX_DIGEST_PANELS = 3
-_local = threading.local()
-
-
-def to_png(fig: Figure) -> bytes:
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
-    return png_rgb(np.asarray(canvas.buffer_rgba())[:, :, :3])
 
 
 def new_figure(width: float, height: float, dpi: int = 100) -> Figure:
@@ -105,179 +92,156 @@ def draw_heatmap(ax, cells: Sequence[dict], lang: str) -> None:
     ax.tick_params(labelsize=8, length=2)
 
 
+# -- chat images: drawn with the raster kit ------------------------------------------------------------------------
+CHART_SIZE = (600, 300)  # px: as wide as a chat photo needs to be readable
+_BLUE, _BAND_RGB = raster.rgb(LINE), raster.rgb(BAND)
+_BLUES = matplotlib.colormaps["Blues"]  # only the colour table: nothing is drawn by matplotlib here
+
+
+def _date_ticks(dates: Sequence[date], lang: str, ticks: int = 5) -> list[tuple[float, str]]:
+    if not dates:
+        return []
+    positions = sorted({round(i) for i in np.linspace(0, len(dates) - 1, min(ticks, len(dates)))})
+    return [(i, _short_date(dates[i], lang)) for i in positions]
+
+
+def _value_axes(canvas: raster.Canvas, ylim: tuple[float, float], xlim: tuple[float, float], lang: str,
+                top: int = 34, bottom: int = 26, most: int = 4) -> raster.Axes:
+    """A plot box under the title with horizontal grid lines at round values labelled on the left."""
+    ticks, widest = raster.y_tick_labels(raster.nice_ticks(*ylim, most=most), lambda v: fmt_int(v, lang))
+    axes = raster.Axes(canvas, (widest + 14, top, canvas.width - 14, canvas.height - bottom), xlim, ylim)
+    axes.y_grid(ticks)
+    return axes
+
+
 def subscribers_png(daily: Sequence[dict], lang: str, forecast_points: Sequence[dict] = (),
                     title: str = "") -> bytes:
-    fig = new_figure(6, 3)
-    ax = fig.add_subplot()
-    draw_subscribers(ax, daily, lang, forecast_points)
-    ax.set_title(title or t("chart.subscribers", lang), fontsize=10, loc="left")
-    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.88)
-    return to_png(fig)
+    """Subscribers by day and, when given, the forecast's median (dashed) and 80% band after the last day."""
+    canvas = raster.Canvas(*CHART_SIZE)
+    canvas.title(title or t("chart.subscribers", lang))
+    days = [d["date"] for d in daily] + [p["date"] for p in forecast_points]
+    values = [d["subscribers"] for d in daily]
+    band = [v for p in forecast_points for v in (p["yhat_lower"], p["yhat_upper"])]
+    axes = _value_axes(canvas, raster.padded(values + band), (-0.3, max(len(days) - 1, 1) + 0.3), lang)
+    if forecast_points:
+        x = np.arange(len(daily), len(days))
+        upper = axes.points(x, [p["yhat_upper"] for p in forecast_points])
+        lower = axes.points(x, [p["yhat_lower"] for p in forecast_points])
+        canvas.area(np.vstack([upper, lower[::-1]]), _BAND_RGB, alpha=0.5)
+        # the median carries on from the last known day, so the forecast reads as a continuation
+        start = [(len(daily) - 1, values[-1])] if daily and values[-1] is not None else []
+        xs = [s[0] for s in start] + list(x)
+        canvas.line(axes.points(xs, [s[1] for s in start] + [p["yhat"] for p in forecast_points]), _BLUE,
+                    width=1.6, dash=(6, 4))
+        legend = t("chart.forecast", lang)
+        w = raster.label(legend).shape[1]
+        canvas.fill(canvas.width - 14 - w - 20, 12, canvas.width - 14 - w - 6, 20, _BAND_RGB)
+        canvas.text(legend, canvas.width - 14, 10, align="right")
+    canvas.line(axes.points(range(len(daily)), values), _BLUE, width=2.2)
+    axes.x_labels(_date_ticks(days, lang))
+    return canvas.png()
 
 
 def top_posts_png(posts: Sequence[dict], lang: str) -> bytes:
-    fig = new_figure(6, 3)
-    ax = fig.add_subplot()
-    draw_top_posts(ax, posts, lang)
-    ax.set_title(t("chart.top_posts", lang), fontsize=10, loc="left")
-    fig.subplots_adjust(left=0.25, right=0.97, bottom=0.1, top=0.88)
-    return to_png(fig)
+    """Horizontal bars of views in 24 h, the best post on top, labelled by local posting date and message id, with
+    the number at the end of each bar."""
+    canvas = raster.Canvas(*CHART_SIZE)
+    canvas.title(t("chart.top_posts", lang))
+    posts = list(posts)
+    names = [f"{_short_date(p['posted_at_local'].date(), lang)} #{p['message_id']}" for p in posts]
+    numbers = [fmt_int(p["views_24h"] or 0, lang) for p in posts]
+    left = 14 + max((raster.label(n).shape[1] for n in names), default=0)
+    right = canvas.width - 14 - max((raster.label(n).shape[1] for n in numbers), default=0) - 6
+    top, bottom = 34, canvas.height - 10
+    row = (bottom - top) / max(len(posts), 1)
+    most = max((p["views_24h"] or 0 for p in posts), default=0) or 1
+    for i, (p, name, number) in enumerate(zip(posts, names, numbers)):
+        middle = top + row * (i + 0.5)
+        end = left + (right - left) * (p["views_24h"] or 0) / most
+        canvas.fill(left, middle - row * 0.38, max(end, left + 1), middle + row * 0.38, _BLUE)
+        canvas.text(name, left - 6, middle, align="right", valign="middle")
+        canvas.text(number, end + 5, middle, valign="middle", colour=raster.INK)
+    canvas.fill(left, top, left + 1, bottom, raster.MUTED)
+    return canvas.png()
 
 
 def heatmap_png(cells: Sequence[dict], lang: str, time_zone: str) -> bytes:
-    fig = new_figure(6, 3)
-    ax = fig.add_subplot()
-    draw_heatmap(ax, cells, lang)
-    ax.set_title(t("chart.heatmap", lang, time_zone=time_zone), fontsize=9, loc="left")
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.1, top=0.88)
-    return to_png(fig)
+    """Weekday x hour of mean views in 24 h per subscriber, darker for more; slots without a post stay blank."""
+    canvas = raster.Canvas(*CHART_SIZE)
+    canvas.title(t("chart.heatmap", lang, time_zone=time_zone))
+    grid = np.full((7, 24), np.nan)
+    for c in cells:
+        if c["mean_views_24h_per_subscriber"] is not None:
+            grid[c["weekday"], c["hour"]] = c["mean_views_24h_per_subscriber"]
+    days = [weekday_name(i, lang, short=True) for i in range(7)]
+    left = 14 + max(raster.label(d).shape[1] for d in days)
+    x0, y0, x1, y1 = left, 34, canvas.width - 14, canvas.height - 26
+    cw, ch = (x1 - x0) / 24, (y1 - y0) / 7
+    finite = grid[np.isfinite(grid)]
+    if finite.size:
+        low, high = float(finite.min()), float(finite.max())
+        shade = _BLUES(0.15 + 0.85 * (grid - low) / ((high - low) or 1))[:, :, :3] * 255
+        for d in range(7):
+            for h in range(24):
+                if np.isfinite(grid[d, h]):
+                    canvas.fill(x0 + h * cw + 1, y0 + d * ch + 1, x0 + (h + 1) * cw, y0 + (d + 1) * ch,
+                                shade[d, h].astype(np.float32))
+    for d, name in enumerate(days):
+        canvas.text(name, x0 - 6, y0 + ch * (d + 0.5), align="right", valign="middle")
+    for h in range(0, 24, 3):
+        canvas.text(f"{h:02d}", x0 + cw * (h + 0.5), y1 + 5, align="center")
+    return canvas.png()
+
+
+def decay_png(decay: Sequence[dict], lang: str, title: str = "") -> bytes:
+    """One post's views by age in hours (`channel_reads.post_detail`'s decay curve), for /post."""
+    canvas = raster.Canvas(*CHART_SIZE)
+    canvas.title(title)
+    ages = [d["age_hours"] for d in decay]
+    views = [d["views"] for d in decay]
+    xlim = (min(ages, default=0), max(max(ages, default=1), min(ages, default=0) + 1))
+    axes = _value_axes(canvas, raster.padded(views, floor=0), xlim, lang, bottom=44)
+    axes.box = (axes.box[0] + 6, axes.box[1], axes.box[2] - 6, axes.box[3])  # the first and last point inside
+    points = axes.points(ages, views)
+    canvas.line(points, _BLUE, width=2.0)
+    canvas.dots(points, _BLUE, radius=3.0)
+    axes.x_labels([(v, fmt_int(v, lang)) for v in raster.nice_ticks(*xlim, most=6)])
+    canvas.text(t("chart.decay", lang), (axes.box[0] + axes.box[2]) / 2, canvas.height - 18, align="center")
+    return canvas.png()
 
 
 # -- the digest chart: drawn with Pillow ---------------------------------------------------------------------------
 # matplotlib spent ~10 ms (idle) to ~36 ms (loaded machine) on two sparklines even with a reused figure, most of
 # it laying out tick labels; these panels need a line, a few labels and a baseline, which Pillow draws in ~2 ms.
-_DIGEST_FONT = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"  # what matplotlib draws with
-_SUPERSAMPLE = 3  # the line is drawn 3x larger on a mask and shrunk: Pillow's own lines are not antialiased
-_INK, _MUTED, _GRID = (np.array(c, dtype=np.float32) for c in ((40, 40, 40), (110, 110, 110), (232, 232, 232)))
-_RGB_LINE = np.array([int(LINE[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float32)
 _PANEL_TOP, _PANEL_BOTTOM, _RIGHT = 24, 24, 14  # px: title line; date labels; right margin
-_LABELS_CACHED = 4096
+_PANEL_TITLE = 12  # px: a digest panel is smaller than a command's chart
+nice_ticks = raster.nice_ticks
 
 
-def _fonts() -> tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont]:
-    """(ticks, title) fonts of this thread: a FreeType face must not render in two threads at once."""
-    fonts = getattr(_local, "fonts", None)
-    if fonts is None:
-        # digits and dates need no shaping (BASIC is the faster layout); titles may be any script, so Raqm
-        fonts = _local.fonts = (ImageFont.truetype(str(_DIGEST_FONT), 11, layout_engine=ImageFont.Layout.BASIC),
-                                ImageFont.truetype(str(_DIGEST_FONT), 12))
-    return fonts
-
-
-def _label(kind: int, text: str) -> np.ndarray:
-    """`text` in font `kind` (0: tick labels in grey, 1: titles in near-black) as an RGB patch on white, cached per
-    thread: the same dates and tick values recur in every digest, and labels always sit on the white margins, so
-    a cached patch is copied in instead of rendering (or even blending) the text again."""
-    cache = getattr(_local, "labels", None)
-    if cache is None:
-        cache = _local.labels = OrderedDict()
-    patch = cache.get((kind, text))
-    if patch is not None:
-        cache.move_to_end((kind, text))
-        return patch
-    font = _fonts()[kind]
-    left, top, right, bottom = font.getbbox(text)
-    image = Image.new("L", (max(right, 1), max(bottom, 1)), 0)
-    ImageDraw.Draw(image).text((0, 0), text, font=font, fill=255)
-    coverage = np.asarray(image, dtype=np.float32)[:, :, None] / 255
-    colour = _INK if kind else _MUTED
-    patch = cache[(kind, text)] = (255 - (255 - colour) * coverage + 0.5).astype(np.uint8)
-    if len(cache) > _LABELS_CACHED:
-        cache.popitem(last=False)
-    return patch
-
-
-def _stamp(pixels: np.ndarray, patch: np.ndarray, x: float, y: float) -> None:
-    """Copy a label's patch in with its top left corner at (x, y), clipped to the image."""
-    h, w = pixels.shape[:2]
-    x, y = round(x), round(y)
-    x_a, y_a = max(x, 0), max(y, 0)
-    x_b, y_b = min(x + patch.shape[1], w), min(y + patch.shape[0], h)
-    if x_a < x_b and y_a < y_b:
-        pixels[y_a:y_b, x_a:x_b] = patch[y_a - y:y_b - y, x_a - x:x_b - x]
-
-
-def nice_ticks(low: float, high: float, most: int = 3) -> list[float]:
-    """At most `most` round whole values (steps of 1, 2, 2.5 or 5 times a power of ten, whole numbers only:
-    subscribers are people) within low..high."""
-    span = high - low
-    if not np.isfinite(span) or span <= 0:
-        return [float(round(low))] if np.isfinite(low) and round(low) == low else []
-    magnitude = 10 ** math.floor(math.log10(span / most))
-    step = next(st for m in (1, 2, 2.5, 5, 10, 20) if (st := m * magnitude) >= 1 and st == int(st)
-                and math.floor(high / st) - math.ceil(low / st) + 1 <= most)
-    first = math.ceil(low / step) * step
-    return [first + k * step for k in range(int((high - first) // step) + 1)]
-
-
-def _fit(text: str, width: float) -> str:
-    """A title cut with an ellipsis to fit `width` pixels (a long channel title must not run off the image)."""
-    font = _fonts()[1]
-    if font.getlength(text) <= width:
-        return text
-    low, high = 0, len(text)  # the longest prefix that fits with the ellipsis
-    while low < high:
-        mid = (low + high + 1) // 2
-        low, high = (mid, high) if font.getlength(text[:mid] + "…") <= width else (low, mid - 1)
-    return text[:low].rstrip() + "…"
-
-
-def _digest_panel(pixels: np.ndarray, top: int, height: int, left: int, label: str, dates: Sequence[date],
+def _digest_panel(canvas: raster.Canvas, top: int, height: int, left: int, title: str, dates: Sequence[date],
                   y: np.ndarray, limits: tuple[float, float], ticks: list[tuple[float, str]], lang: str) -> None:
-    """One sparkline drawn straight into the (h, w, 3) 8-bit image: rules and ticks are array slices, labels are
-    blended from cached masks, and only the line goes through Pillow (on a supersampled mask)."""
-    width = pixels.shape[1]
-    low, high = limits
+    """One sparkline: rules and ticks are array slices, labels cached patches, the line an antialiased mask."""
+    width = canvas.width
     x0, x1 = left, width - _RIGHT
-    y0, y1 = top + _PANEL_TOP, top + height - _PANEL_BOTTOM
-    if label:
-        _stamp(pixels, _label(1, _fit(label, width - x0 - _RIGHT)), x0, top + 5)
-    inner0, inner1 = x0 + 6, x1 - 6  # the first and last day sit a little inside the axis
-    span_x = (inner1 - inner0) / max(len(y) - 1, 1)
-
-    def y_of(v: float) -> float:
-        return y1 - (v - low) / (high - low) * (y1 - y0)
-
+    axes = raster.Axes(canvas, (x0 + 6, top + _PANEL_TOP, x1 - 6, top + height - _PANEL_BOTTOM),
+                       (0, max(len(y) - 1, 1)), limits)  # the first and last day sit a little inside the axis
+    y1 = axes.box[3]
+    if title:
+        canvas.text(raster.fit(title, width - x0 - _RIGHT, _PANEL_TITLE), x0, top + 5, size=_PANEL_TITLE,
+                    colour=raster.INK, shaped=True)
     for value, text in ticks:
-        yy = round(y_of(value))
-        pixels[yy, x0:x1] = _GRID
-        mask = _label(0, text)
-        _stamp(pixels, mask, x0 - 6 - mask.shape[1], yy - 7)
-    pixels[y1, x0:x1] = _MUTED
+        yy = round(float(axes.y(value)))
+        canvas.fill(x0, yy, x1, yy + 1, raster.GRID)
+        canvas.text(text, x0 - 6, yy - 7, align="right")
+    canvas.fill(x0, y1, x1, y1 + 1, raster.MUTED)
     if dates:
         for i in sorted({round(k) for k in np.linspace(0, len(dates) - 1, min(4, len(dates)))}):
-            xx = round(inner0 + span_x * i)
-            pixels[y1:y1 + 4, xx] = _MUTED
-            mask = _label(0, _short_date(dates[i], lang))
-            _stamp(pixels, mask, min(max(xx - mask.shape[1] / 2, 2), width - 2 - mask.shape[1]), y1 + 5)
-    # The line: on a supersampled mask of the plot area, shrunk (box filter), blended in the line colour over the
-    # grid where the mask covers a pixel.
-    k = _SUPERSAMPLE
-    bx, by = x0, y0 - 3  # a little above the top: the line's own width
-    mask = Image.new("L", ((x1 - bx) * k, (y1 + 1 - by) * k), 0)
-    pen = ImageDraw.Draw(mask)
-    xs = (inner0 - bx + span_x * np.arange(len(y))) * k
-    ys = (y1 - (y - low) / (high - low) * (y1 - y0) - by) * k
-    known = np.isfinite(y)
-    # runs of known days: a gap (a day without a number) breaks the line
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], known.astype(np.int8), [0]))))
-    for start, stop in zip(edges[::2], edges[1::2]):
-        if stop - start > 1:
-            pen.line(list(zip(xs[start:stop].tolist(), ys[start:stop].tolist())), fill=255,
-                     width=round(2.4 * k))
-        else:  # a lone known day between gaps: a dot
-            r = 1.4 * k
-            pen.ellipse((xs[start] - r, ys[start] - r, xs[start] + r, ys[start] + r), fill=255)
-    coverage = np.asarray(mask.reduce(k))
-    rows, cols = np.nonzero(coverage)  # the line's own pixels: a few thousand of the plot's forty thousand
-    under = pixels[by + rows, bx + cols]
-    a = coverage[rows, cols, None].astype(np.float32) / 255
-    pixels[by + rows, bx + cols] = under - (under - _RGB_LINE) * a + 0.5
-
-
-def png_rgb(pixels: np.ndarray) -> bytes:
-    """An 8-bit RGB PNG of an (h, w, 3) uint8 array, unfiltered, zlib level 1. Pillow's encoder tries every
-    filter on every row: ~6 ms for a 500x280 chart, against ~1 ms here, for files about as small (charts are
-    mostly flat colour, which deflate handles without filtering)."""
-    h, w, _ = pixels.shape
-    rows = np.zeros((h, w * 3 + 1), dtype=np.uint8)  # a leading 0 per row: filter type None
-    rows[:, 1:] = pixels.reshape(h, w * 3)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
+            xx = round(float(axes.x(i)))
+            canvas.fill(xx, y1, xx + 1, y1 + 4, raster.MUTED)
+            text = _short_date(dates[i], lang)
+            w = raster.label(text).shape[1]
+            canvas.text(text, min(max(xx - w / 2, 2), width - 2 - w), y1 + 5)
+    canvas.line(axes.points(range(len(y)), y), _BLUE, width=2.4)
 
 
 def digest_png(panels: Sequence[tuple[str, Sequence[date], Sequence[float | None]]], lang: str) -> bytes:
@@ -285,29 +249,14 @@ def digest_png(panels: Sequence[tuple[str, Sequence[date], Sequence[float | None
     panels = list(panels)[:MAX_DIGEST_PANELS] or [("", [], [])]
     width, height = round(DIGEST_SIZE[0] * DIGEST_DPI), round(DIGEST_SIZE[1] * DIGEST_DPI)
     scaled = []
-    for label, dates, values in panels:
+    for title, dates, values in panels:
         y = np.array([np.nan if v is None else v for v in values], dtype=float)
-        finite = y[np.isfinite(y)]
-        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        pad = max((high - low) * 0.1, 1.0)
-        ticks = [(v, fmt_int(v, lang)) for v in nice_ticks(low - pad, high + pad)] if finite.size else []
-        scaled.append((label, dates, y, (low - pad, high + pad), ticks))
+        limits = raster.padded(y)
+        ticks = [(v, fmt_int(v, lang)) for v in raster.nice_ticks(*limits)] if np.isfinite(y).any() else []
+        scaled.append((title, dates, y, limits, ticks))
     # one left margin for every panel, wide enough for the widest tick label: the panels' days line up
-    left = 14 + max((_label(0, text).shape[1] for *_, ticks in scaled for _, text in ticks), default=24)
-    pixels = np.full((height * len(panels), width, 3), 255, dtype=np.uint8)
-    for i, (label, dates, y, limits, ticks) in enumerate(scaled):
-        _digest_panel(pixels, i * height, height, left, label, dates, y, limits, ticks, lang)
-    return png_rgb(pixels)
-
-
-def decay_png(decay: Sequence[dict], lang: str, title: str = "") -> bytes:
-    """One post's views by age in hours (`channel_reads.post_detail`'s decay curve), for /post."""
-    fig = new_figure(6, 3)
-    ax = fig.add_subplot()
-    _style(ax)
-    ax.plot([d["age_hours"] for d in decay], [d["views"] for d in decay], color=LINE, lw=1.8, marker="o", ms=3)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_int(v, lang)))
-    ax.set_xlabel(t("chart.decay", lang), fontsize=8)
-    ax.set_title(title, fontsize=10, loc="left")
-    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.16, top=0.88)
-    return to_png(fig)
+    left = 14 + max((raster.label(text).shape[1] for *_, ticks in scaled for _, text in ticks), default=24)
+    canvas = raster.Canvas(width, height * len(panels))
+    for i, (title, dates, y, limits, ticks) in enumerate(scaled):
+        _digest_panel(canvas, i * height, height, left, title, dates, y, limits, ticks, lang)
+    return canvas.png()

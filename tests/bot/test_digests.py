@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from analyticbot import channel_reads
-from bot import charts
+from bot import charts, raster
 from analyticbot.snapshot import SnapshotReader
 from bot import digests
 from bot.digests import EMOJI, DigestPrefs, compose_digest, compose_many, due_digests
@@ -180,7 +180,7 @@ def test_digest_chart_draws_gaps_and_channels_without_days(tmp_path):
     assert xs and max(b - a for a, b in zip(xs, xs[1:])) > 20  # the gap around day 5
     assert not [1 for x in range(image.width) for y in range(150, 280) if image.getpixel((x, y))[2] > 150 and
                 image.getpixel((x, y))[0] < 120]  # nothing drawn in the empty panel
-    assert charts._fit("x" * 300, 400).endswith("…")
+    assert raster.fit("x" * 300, 400).endswith("…")
 
 
 def test_nice_ticks_are_round_and_inside_the_range():
