@@ -45,12 +45,20 @@ def _style(ax) -> None:
     ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
 
 
+def _date_ticks(dates: Sequence[date], lang: str, ticks: int = 5) -> list[tuple[float, str]]:
+    """(day position, short date) for up to `ticks` evenly spread days: the date axis of every chart."""
+    if not dates:
+        return []
+    positions = sorted({round(i) for i in np.linspace(0, len(dates) - 1, min(ticks, len(dates)))})
+    return [(i, _short_date(dates[i], lang)) for i in positions]
+
+
 def _date_axis(ax, dates: Sequence[date], lang: str, ticks: int = 5) -> None:
     """Days as integer positions (date locators cost more than the whole drawing) with a few dates as labels."""
     if not dates:
         return
-    positions = sorted({round(i) for i in np.linspace(0, len(dates) - 1, min(ticks, len(dates)))})
-    ax.set_xticks(positions, [_short_date(dates[i], lang) for i in positions])
+    at = _date_ticks(dates, lang, ticks)
+    ax.set_xticks([i for i, _ in at], [text for _, text in at])
 
 
 def draw_subscribers(ax, daily: Sequence[dict], lang: str, forecast_points: Sequence[dict] = ()) -> None:
@@ -96,13 +104,6 @@ def draw_heatmap(ax, cells: Sequence[dict], lang: str) -> None:
 CHART_SIZE = (600, 300)  # px: as wide as a chat photo needs to be readable
 _BLUE, _BAND_RGB = raster.rgb(LINE), raster.rgb(BAND)
 _BLUES = matplotlib.colormaps["Blues"]  # only the colour table: nothing is drawn by matplotlib here
-
-
-def _date_ticks(dates: Sequence[date], lang: str, ticks: int = 5) -> list[tuple[float, str]]:
-    if not dates:
-        return []
-    positions = sorted({round(i) for i in np.linspace(0, len(dates) - 1, min(ticks, len(dates)))})
-    return [(i, _short_date(dates[i], lang)) for i in positions]
 
 
 def _value_axes(canvas: raster.Canvas, ylim: tuple[float, float], xlim: tuple[float, float], lang: str,
@@ -225,22 +226,11 @@ def _digest_panel(canvas: raster.Canvas, top: int, height: int, left: int, title
     x0, x1 = left, width - _RIGHT
     axes = raster.Axes(canvas, (x0 + 6, top + _PANEL_TOP, x1 - 6, top + height - _PANEL_BOTTOM),
                        (0, max(len(y) - 1, 1)), limits)  # the first and last day sit a little inside the axis
-    y1 = axes.box[3]
     if title:
         canvas.text(raster.fit(title, width - x0 - _RIGHT, _PANEL_TITLE), x0, top + 5, size=_PANEL_TITLE,
                     colour=raster.INK, shaped=True)
-    for value, text in ticks:
-        yy = round(float(axes.y(value)))
-        canvas.fill(x0, yy, x1, yy + 1, raster.GRID)
-        canvas.text(text, x0 - 6, yy - 7, align="right")
-    canvas.fill(x0, y1, x1, y1 + 1, raster.MUTED)
-    if dates:
-        for i in sorted({round(k) for k in np.linspace(0, len(dates) - 1, min(4, len(dates)))}):
-            xx = round(float(axes.x(i)))
-            canvas.fill(xx, y1, xx + 1, y1 + 4, raster.MUTED)
-            text = _short_date(dates[i], lang)
-            w = raster.label(text).shape[1]
-            canvas.text(text, min(max(xx - w / 2, 2), width - 2 - w), y1 + 5)
+    axes.y_grid(ticks, rule=(x0, x1))  # the rules span the whole panel; the first and last day sit inside
+    axes.x_labels(_date_ticks(dates, lang, 4), rule=(x0, x1))
     canvas.line(axes.points(range(len(y)), y), _BLUE, width=2.4)
 
 

@@ -280,17 +280,20 @@ class Axes:
         ys = np.array([np.nan if v is None else v for v in ys], dtype=float)
         return np.column_stack([self.x(np.asarray(xs, dtype=float)), self.y(ys)])
 
-    def y_grid(self, ticks: Sequence[tuple[float, str]]) -> None:
-        x0, _, x1, _ = self.box
+    def y_grid(self, ticks: Sequence[tuple[float, str]], rule: tuple[int, int] | None = None) -> None:
+        """A grid line at each of `ticks` with its label left of it; `rule` is the lines' extent (default the
+        box)."""
+        x0, x1 = rule or (self.box[0], self.box[2])
         for value, text in ticks:
             yy = round(float(self.y(value)))
             self.canvas.fill(x0, yy, x1, yy + 1, GRID)
             self.canvas.text(text, x0 - 6, yy, align="right", valign="middle")
 
-    def x_labels(self, ticks: Sequence[tuple[float, str]]) -> None:
-        """A baseline along the bottom with a short tick and a label under each of `ticks` (kept inside the
-        image)."""
-        x0, _, x1, y1 = self.box
+    def x_labels(self, ticks: Sequence[tuple[float, str]], rule: tuple[int, int] | None = None) -> None:
+        """A baseline along the bottom (`rule` is its extent, default the box) with a short tick and a label
+        under each of `ticks` (kept inside the image)."""
+        x0, x1 = rule or (self.box[0], self.box[2])
+        y1 = self.box[3]
         canvas = self.canvas
         canvas.fill(x0, y1, x1, y1 + 1, MUTED)
         for value, text in ticks:
