@@ -19,7 +19,6 @@ import asyncio
 import io
 import os
 import tempfile
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from analyticbot.entitlements import plan_in_force
 from analyticbot.privacy import logo_path
 from analyticbot.settings import Settings
 from analyticbot.snapshot import SnapshotReader
-from bot import watermark as wm
+from bot import jobs, watermark as wm
 from bot.context import Account
 from bot.i18n import fmt_decimal, t
 
@@ -44,7 +43,6 @@ MAX_TEXT = 64  # users.watermark_text is VARCHAR(64)
 # Videos marked at once. ffmpeg takes a core per job; on two cores, several owners' videos at the same time would
 # slow every reply of the bot, so the rest wait their turn (after "working on it") instead.
 VIDEO_JOBS = 1
-_video_slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
 OPACITY_RANGE = (5, 100)
 UPLOAD_LIMIT = 50 * 1024 * 1024  # Bot API: a bot may send files up to 50 MB (sendVideo, sendDocument)
 PHOTO_UPLOAD_LIMIT = 10 * 1024 * 1024  # sendPhoto takes at most 10 MB; a bigger mark goes back as a file
@@ -309,14 +307,6 @@ def _suffix(image: bytes) -> str:
         return {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}.get(im.format, ".png")
 
 
-def _video_slot() -> asyncio.Semaphore:
-    """The running loop's video semaphore (one per loop: an asyncio primitive belongs to the loop it waits on)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _video_slots:
-        _video_slots[loop] = asyncio.Semaphore(VIDEO_JOBS)
-    return _video_slots[loop]
-
-
 async def _mark_video(message: Message, bot: Bot, spec: wm.WatermarkSpec, media: Media, lang: str) -> None:
     with tempfile.TemporaryDirectory(prefix="analyticbot-wm-") as tmp:
         src, dst = Path(tmp) / "source", Path(tmp) / "marked.mp4"
@@ -324,7 +314,7 @@ async def _mark_video(message: Message, bot: Bot, spec: wm.WatermarkSpec, media:
             return
         await message.answer(t("watermark.working", lang))
         await bot.send_chat_action(message.chat.id, "upload_video")
-        async with _video_slot():
+        async with jobs.slot("video", VIDEO_JOBS):
             info = await asyncio.to_thread(wm.watermark_video, src, dst, spec)
         # A 20 MB source re-encoded at CRF 23 can come out far larger (a 4K HEVC clip, say); Telegram would
         # answer 413 to the upload.

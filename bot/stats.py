@@ -9,6 +9,9 @@ connection. Anything that names a channel the owner does not have, theirs or nob
 
 Charts and report files depend only on the snapshot version, the channel and the language, so they are kept per
 version (`_charts`, `_reports`): a repeated /stats or /report on the same snapshot does not draw or build again.
+A report not built yet takes about half a second of matplotlib and openpyxl, too long to leave the owner
+without an answer: they are told it is being built at once, and the files follow (`Reply.then`), built one at
+a time (`REPORT_JOBS`) on a connection of its own.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from analyticbot import channel_reads
 from analyticbot.appstore.activity import record_activity
 from analyticbot.appstore.db import AppStore
 from analyticbot.snapshot import ReadConnection, SnapshotReader, SnapshotUnavailable
-from bot import channel_picker, charts
+from bot import channel_picker, charts, jobs
 from bot.context import Account
 from bot.i18n import fmt_date, fmt_decimal, fmt_int, fmt_percent, fmt_signed, t, weekday_name
 from bot.reports import build_report, top_posts
@@ -39,6 +42,9 @@ TOP_N = 10
 BEST_SLOTS = 5
 CAPTION_MAX = 1024  # Telegram's limit on a photo caption
 COMMANDS = ("stats", "top", "post", "besttime", "report")
+# Reports built at once: a build holds a core (and mostly the GIL) for ~0.5 s; on two cores, more at the same time
+# would slow every other reply while finishing none of them sooner.
+REPORT_JOBS = 1
 _POST_LINK = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:c/(?P<bare>\d{1,20})|(?P<username>[A-Za-z][A-Za-z0-9_]{3,31}))"
     r"/(?P<message_id>\d{1,12})/?(?:\?[^\s]*)?$", re.IGNORECASE)
@@ -47,11 +53,13 @@ _POST_LINK = re.compile(
 @dataclass
 class Reply:
     """What a command answers: a text, and optionally a photo (the text is its caption when short enough) or
-    documents (name, bytes)."""
+    documents (name, bytes). `then`, when set, is blocking work whose reply follows this one (a report being
+    built after "building your report")."""
     text: str
     photo: bytes | None = None
     documents: list[tuple[str, bytes]] = field(default_factory=list)
     keyboard: InlineKeyboardMarkup | None = None
+    then: Callable[[], "Reply"] | None = None
 
 
 # -- caches per snapshot version: chart PNGs, report files ---------------------------------------------------------
@@ -64,6 +72,11 @@ class _VersionCache:
         self._items: OrderedDict[tuple, Any] = OrderedDict()
         self._version: str | None = None
         self._lock = threading.Lock()
+
+    def peek(self, version: str, key: tuple) -> Any | None:
+        """The value kept for `key` on `version`, or None (nothing is drawn)."""
+        with self._lock:
+            return self._items.get(key) if version == self._version else None
 
     def get(self, version: str, key: tuple, draw: Callable[[], T]) -> T:
         with self._lock:
@@ -154,9 +167,14 @@ def post_reply(con: ReadConnection, ch: dict, message_id: int, lang: str) -> Rep
     return Reply(text, photo=png)
 
 
+def _report_key(ch: dict, lang: str) -> tuple:
+    # by channel, not user: `ch` is one of this user's channels (the caller checked), and a channel has one owner
+    return "report", ch["channel_id"], lang
+
+
 def report_reply(con: ReadConnection, ch: dict, user_id: int, lang: str, store: AppStore) -> Reply:
-    # keyed by channel, not user: `ch` is one of this user's channels (the caller checked), and a channel has one owner
-    pdf, xlsx = _reports.get(con.version, ("report", ch["channel_id"], lang),
+    """The report's files (built now unless kept for this version), counted as a report viewed."""
+    pdf, xlsx = _reports.get(con.version, _report_key(ch, lang),
                              lambda: build_report(con, user_id, ch["channel_id"], lang))
     with store.transaction() as s:
         record_activity(s, user_id, "reports_viewed")
@@ -165,15 +183,34 @@ def report_reply(con: ReadConnection, ch: dict, user_id: int, lang: str, store: 
                  documents=[(f"{name}-{con.version[:8]}.pdf", pdf), (f"{name}-{con.version[:8]}.xlsx", xlsx)])
 
 
-def _for_channel(command: str, con: ReadConnection, ch: dict, account: Account, lang: str,
-                 store: AppStore) -> Reply:
+def report_command(snapshots: SnapshotReader, con: ReadConnection, ch: dict, user_id: int, lang: str,
+                   store: AppStore) -> Reply:
+    """The files at once when this version's report is kept, else "building your report" with the build to follow
+    on a connection of its own (by then a newer snapshot may be published: the files are of that one)."""
+    if _reports.peek(con.version, _report_key(ch, lang)) is not None:
+        return report_reply(con, ch, user_id, lang, store)
+
+    def build() -> Reply:
+        try:
+            with snapshots.connect() as later:
+                return report_reply(later, ch, user_id, lang, store)
+        except SnapshotUnavailable:
+            return Reply(t("stats.preparing", lang))
+        except PermissionError:  # the newer snapshot no longer has the channel as theirs (removed meanwhile)
+            return Reply(t("stats.not_found", lang))
+
+    return Reply(t("report.building", lang, title=ch["title"]), then=build)
+
+
+def _for_channel(command: str, snapshots: SnapshotReader, con: ReadConnection, ch: dict, account: Account,
+                 lang: str, store: AppStore) -> Reply:
     if command == "stats":
         return stats_reply(con, ch, lang)
     if command == "top":
         return top_reply(con, ch, lang)
     if command == "besttime":
         return besttime_reply(con, ch, lang)
-    return report_reply(con, ch, account.user_id, lang, store)
+    return report_command(snapshots, con, ch, account.user_id, lang, store)
 
 
 def channel_command(snapshots: SnapshotReader, store: AppStore, account: Account, lang: str, command: str,
@@ -195,7 +232,7 @@ def channel_command(snapshots: SnapshotReader, store: AppStore, account: Account
                              keyboard=channel_picker.picker_keyboard(channels, command))
             if ch is None:
                 return Reply(t("stats.not_found", lang))
-            return _for_channel(command, con, ch, account, lang, store)
+            return _for_channel(command, snapshots, con, ch, account, lang, store)
     except SnapshotUnavailable:
         return Reply(t("stats.preparing", lang))
 
@@ -219,6 +256,16 @@ def post_command(snapshots: SnapshotReader, account: Account, lang: str, arg: st
 
 # -- sending -------------------------------------------------------------------------------------------------------
 async def send(message: Message, reply: Reply) -> None:
+    await _send_one(message, reply)
+    if reply.then is not None:
+        # "sending a file..." in the chat until the files arrive (Telegram clears it when they do, or after 5 s)
+        await message.bot.send_chat_action(message.chat.id, "upload_document")
+        async with jobs.slot("report", REPORT_JOBS):
+            follow = await asyncio.to_thread(reply.then)
+        await send(message, follow)
+
+
+async def _send_one(message: Message, reply: Reply) -> None:
     if reply.photo is not None:
         photo = BufferedInputFile(reply.photo, filename="chart.png")
         if len(reply.text) <= CAPTION_MAX:

@@ -120,6 +120,11 @@ MESSAGES = {
         "uz": "{title}: eng yaxshi vaqt modeli bu kanalni hali koʻrib chiqmagan. Hozircha postlaringiz hafta kuni "
               "va soat boʻyicha qanday koʻrilgani.",
     },
+    "report.building": {
+        "en": "{title}: building your report (PDF and Excel), the files follow in a few seconds…",
+        "ru": "{title}: готовлю отчёт (PDF и Excel), файлы пришлю через несколько секунд…",
+        "uz": "{title}: hisobot tayyorlanmoqda (PDF va Excel), fayllar bir necha soniyada keladi…",
+    },
     "report.caption": {
         "en": "{title}: report (PDF and Excel)",
         "ru": "{title}: отчёт (PDF и Excel)",

@@ -174,18 +174,75 @@ def test_besttime_without_the_model_sends_the_heatmap_and_says_why(chat, store, 
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_report_sends_a_pdf_and_a_workbook_and_counts_the_view(chat, store, owners, single, lang):
+def test_report_sends_a_pdf_and_a_workbook_and_counts_the_view(chat, store, owners, single, lang, monkeypatch):
     _register(store, single, lang)
+    monkeypatch.setattr(stats, "_reports", stats._VersionCache(4))  # built here, not by an earlier test
+    [ch] = owners[single].values()
     calls = chat.say("/report", single)
-    assert [c.name for c in calls] == ["sendDocument", "sendDocument"]
-    pdf, xlsx = (c.method.document for c in calls)
+    # not built yet on this version: told at once, "sending a file" shown, then the files
+    assert [c.name for c in calls] == ["sendMessage", "sendChatAction", "sendDocument", "sendDocument"]
+    assert calls[0].method.text == t("report.building", lang, title=ch["title"])
+    assert calls[1].method.action == "upload_document" and calls[1].chat_id == single
+    pdf, xlsx = (c.method.document for c in calls[2:])
     assert pdf.filename.endswith(".pdf") and pdf.data.startswith(b"%PDF")
     assert xlsx.filename.endswith(".xlsx") and xlsx.data.startswith(b"PK")
-    [ch] = owners[single].values()
-    assert calls[0].method.caption == t("report.caption", lang, title=ch["title"])
+    assert calls[2].method.caption == t("report.caption", lang, title=ch["title"])
+    again = chat.say("/report", single)  # kept for this version: the same files straight away
+    assert [c.name for c in again] == ["sendDocument", "sendDocument"]
+    assert [c.method.document.data for c in again] == [pdf.data, xlsx.data]
     with store.transaction() as s:
         counted = s.scalars(select(UserActivityDaily).where(UserActivityDaily.user_id == single)).all()
-        assert sum(getattr(row, "reports_viewed") for row in counted) == 1
+        assert sum(getattr(row, "reports_viewed") for row in counted) == 2
+
+
+def test_reports_asked_for_at_once_are_built_one_after_another_and_each_owner_gets_their_own(chat, owners,
+                                                                                             monkeypatch):
+    monkeypatch.setattr(stats, "_reports", stats._VersionCache(8))
+    running, most, real = [0], [0], stats.build_report
+
+    def counted(con, user_id, channel_id, lang):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        try:
+            return real(con, user_id, channel_id, lang)
+        finally:
+            running[0] -= 1
+
+    monkeypatch.setattr(stats, "build_report", counted)
+    askers = [uid for uid, chs in sorted(owners.items()) if len(chs) == 1][:3]
+
+    async def together():
+        await asyncio.gather(*(chat.dp.feed_update(chat.bot, private_message("/report", user_id=uid))
+                               for uid in askers))
+
+    asyncio.run(together())
+    assert most[0] == stats.REPORT_JOBS == 1
+    for uid in askers:
+        [ch] = owners[uid].values()
+        calls = chat.session.called(chat_id=uid)
+        assert [c.name for c in calls] == ["sendMessage", "sendChatAction", "sendDocument", "sendDocument"]
+        assert calls[2].method.caption == t("report.caption", "en", title=ch["title"])
+
+
+def test_a_report_whose_channel_or_snapshot_went_away_before_the_build_says_so(store, owners, single,
+                                                                               demo_warehouse, monkeypatch):
+    _register(store, single, "ru")
+    [ch] = owners[single].values()
+    snapshots = SnapshotReader(demo_warehouse.settings)
+    monkeypatch.setattr(stats, "_reports", stats._VersionCache(4))
+    with snapshots.connect() as con:
+        waiting = [stats.report_command(snapshots, con, ch, single, "ru", store) for _ in range(2)]
+    assert all(w.text == t("report.building", "ru", title=ch["title"]) and not w.documents for w in waiting)
+
+    def not_theirs(con, user_id, channel_id, lang):  # the owner removed the channel; the next snapshot has no row
+        raise PermissionError(f"channel {channel_id} is not one of user {user_id}'s channels")
+
+    monkeypatch.setattr(stats, "build_report", not_theirs)
+    assert waiting[0].then().text == t("stats.not_found", "ru")
+    gone = SnapshotReader(store.settings)  # nothing published there
+    with snapshots.connect() as con:
+        later = stats.report_command(gone, con, ch, single, "ru", store)
+    assert later.then().text == t("stats.preparing", "ru")
 
 
 def test_several_channels_are_picked_by_argument_or_button_and_forged_buttons_are_refused(chat, owners, multi,
