@@ -14,7 +14,7 @@ demo at `--scale` is built into `--work` (once; the pipeline records its runs in
 health page has runs and checks to show). Accounts live in a store of the benchmark's own under `--work`.
 
     python bench/dashboards_bench.py [--runs 5] [--work /tmp/analyticbot_dashboards_bench] [--scale default]
-                                     [--data-dir DIR] [--dagster-home DIR]
+                                     [--payment-scale large] [--data-dir DIR] [--dagster-home DIR]
 """
 
 from __future__ import annotations
@@ -47,9 +47,11 @@ def one_page(url: str):
         next(p for p in PAGES if p.URL == url).render()
 
 
-def build_demo(work: Path, scale: str) -> Path:
-    """The demo's data dir under `work`, built once per scale (the pipeline takes minutes)."""
-    data, home = work / f"data-{scale}", work / f"dagster_home-{scale}"
+def build_demo(work: Path, scale: str, payment_scale: str | None = None) -> Path:
+    """The demo's data dir under `work`, built once per scale (the pipeline takes minutes). `payment_scale`: the
+    payment history's (default: the demo's own choice for `scale`, `default` unless `tiny`)."""
+    name = scale if payment_scale is None else f"{scale}-payments-{payment_scale}"
+    data, home = work / f"data-{name}", work / f"dagster_home-{name}"
     if (data / "published" / "CURRENT").exists():
         return data
     shutil.rmtree(data, ignore_errors=True)
@@ -58,6 +60,10 @@ def build_demo(work: Path, scale: str) -> Path:
     shutil.copyfile(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
     os.environ.update(ANALYTICBOT_DATA_DIR=str(data), ANALYTICBOT_DEMO_SCALE=scale, DAGSTER_HOME=str(home))
     os.environ.pop("ANALYTICBOT_APP_DB_URL", None)
+    if payment_scale is None:
+        os.environ.pop("ANALYTICBOT_DEMO_PAYMENT_SCALE", None)
+    else:
+        os.environ["ANALYTICBOT_DEMO_PAYMENT_SCALE"] = payment_scale
     from analyticbot import cli
     from analyticbot.settings import get_settings
 
@@ -117,6 +123,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", type=Path, default=Path("/tmp/analyticbot_dashboards_bench"))
     ap.add_argument("--scale", default="default")
+    ap.add_argument("--payment-scale", choices=("tiny", "default", "large"),
+                    help="the payment history's scale (default: the demo's, `default` unless --scale tiny); "
+                         "`large` is 68,000 customers, for the revenue, cohort and admin pages at size")
     ap.add_argument("--data-dir", type=Path, help="an existing data dir with a published snapshot (read only)")
     ap.add_argument("--dagster-home", type=Path, help="the Dagster instance the health page reads")
     args = ap.parse_args()
@@ -126,8 +135,8 @@ def main() -> None:
         if args.dagster_home:
             os.environ["DAGSTER_HOME"] = str(args.dagster_home.resolve())
     else:
-        data = build_demo(args.work, args.scale)
-        os.environ["DAGSTER_HOME"] = str(args.work / f"dagster_home-{args.scale}")
+        data = build_demo(args.work, args.scale, args.payment_scale)
+        os.environ["DAGSTER_HOME"] = str(data.parent / data.name.replace("data-", "dagster_home-", 1))
     os.environ["ANALYTICBOT_DATA_DIR"] = str(data)
     os.environ["ANALYTICBOT_APP_DB_URL"] = f"sqlite:///{args.work / 'accounts.sqlite'}"
     os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")

@@ -14,6 +14,7 @@ from dashboards.views import PAGES, login
 st.set_page_config(page_title="AnalyticBot", page_icon=":material/insights:", layout="wide")
 
 principal = session.current_principal()
+session.write_cookie()
 if principal is None:
     page = st.navigation([st.Page(login.render, title="Log in", url_path="login", default=True)],
                          position="hidden")

@@ -2,12 +2,21 @@
 and `guard(role)` at the top of every page.
 
 Streamlit keeps `st.session_state` per browser tab on the server; the tab holds only a session token there, and
-each rerun resumes it through `auth.resume` (idle and absolute expiry, allowlist, role read afresh). A reload of
-the page starts a new Streamlit session and so asks for a new login: Streamlit cannot set cookies, and a token in
-the URL would end up in logs and browser history.
+each rerun resumes it through `auth.resume` (idle and absolute expiry, allowlist, role read afresh).
+
+A reload, or a link opened in a new tab (the churn page's "open in the admin panel"), starts a new Streamlit
+session. So that it does not ask for a new login, the token is also kept in a browser cookie (`COOKIE`), which a
+new session reads from its connection's request (`st.context.cookies`). Streamlit has no API to set a cookie: a
+login hands it to the browser in a one-line script (`write_cookie`), and a logout or an ended session forgets it
+the same way. It is a session cookie (gone when the browser closes), `SameSite=Strict` (never sent from another
+site) and `Secure` over HTTPS; it cannot be `HttpOnly`, being written by a script. It grants nothing by itself:
+every rerun checks the token as before, and the server-side session ends at logout, idle or absolute expiry.
+A token in the URL instead would end up in logs and browser history.
 """
 
 from __future__ import annotations
+
+import json
 
 import streamlit as st
 
@@ -18,6 +27,11 @@ from dashboards import auth
 TOKEN = "dashboards.token"
 NOTICE = "dashboards.notice"  # a message for the login page: why the last session ended
 PRINCIPAL = "dashboards.principal"
+COOKIE = "analyticbot_dashboards"  # the browser's copy of the session token
+_COOKIE_CHANGE = "dashboards.cookie"  # for the browser on this run: a token to keep, or "" to forget it
+# The cookie a session was opened with stays in `st.context.cookies` for the session's whole life, after a logout
+# too: a token this tab has seen end is not tried again.
+_SPENT = "dashboards.spent"
 
 
 def settings() -> Settings:
@@ -51,15 +65,28 @@ def client_address() -> str | None:
         return None
 
 
+def _cookie_token() -> str | None:
+    try:
+        token = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no connection (AppTest, a bare script run): no cookie
+        return None
+    # AppTest's stand-in connection answers with a mock, not a cookie
+    return token if isinstance(token, str) and token and token != st.session_state.get(_SPENT) else None
+
+
 def current_principal() -> auth.Principal | None:
-    """Who is logged in on this tab, or None (with the reason kept for the login page)."""
-    token = st.session_state.get(TOKEN)
+    """Who is logged in on this tab (its token, or the browser's cookie in a new tab or after a reload), or None
+    (with the reason kept for the login page)."""
+    token = st.session_state.get(TOKEN) or _cookie_token()
     principal = None
     if token:
         try:
             principal = auth.resume(store(), settings(), token, client_address())
+            st.session_state[TOKEN] = token
         except auth.AuthError as exc:
             st.session_state.pop(TOKEN, None)
+            st.session_state[_SPENT] = token
+            st.session_state[_COOKIE_CHANGE] = ""
             st.session_state[NOTICE] = exc.message
     st.session_state[PRINCIPAL] = principal
     return principal
@@ -67,13 +94,32 @@ def current_principal() -> auth.Principal | None:
 
 def log_in(token: str) -> None:
     st.session_state[TOKEN] = token
+    st.session_state[_COOKIE_CHANGE] = token
     st.session_state.pop(NOTICE, None)
 
 
 def log_out() -> None:
-    auth.logout(store(), st.session_state.pop(TOKEN, None), client_address())
+    token = st.session_state.pop(TOKEN, None)
+    auth.logout(store(), token, client_address())
+    st.session_state[_SPENT] = token
+    st.session_state[_COOKIE_CHANGE] = ""
     st.session_state[PRINCIPAL] = None
     st.session_state[NOTICE] = "You have logged out."
+
+
+def cookie_script(token: str) -> str:
+    """The script that keeps `token` in the browser's cookie, or forgets the cookie when `token` is empty."""
+    attributes = "; Path=/; SameSite=Strict" + ("" if token else "; Max-Age=0")
+    return ("<script>document.cookie = " + json.dumps(f"{COOKIE}={token}{attributes}")
+            + ' + (location.protocol === "https:" ? "; Secure" : "");</script>')
+
+
+def write_cookie() -> None:
+    """Hand this run's cookie change (after a login, a logout or an ended session) to the browser; app.py calls it
+    on every run, before the page."""
+    change = st.session_state.pop(_COOKIE_CHANGE, None)
+    if change is not None:
+        st.html(cookie_script(change), unsafe_allow_javascript=True)
 
 
 def guard(role: str, page: str) -> auth.Principal:

@@ -187,3 +187,32 @@ def test_a_viewer_logs_in_and_sees_the_revenue_and_cohort_pages(page, server, ac
 
     # back to revenue: the reads are cached for this snapshot now, as for everyone after the first visit
     record_timing("revenue_again", open_from_navigation(page, "Revenue", charts=7))
+
+
+@pytest.fixture(scope="module")
+def analyst(settings) -> auth.NewAccount:
+    return add_account(settings, "rita", "analyst")
+
+
+def test_a_login_survives_a_reload_and_a_new_tab_until_logout(page, server, analyst):
+    log_in(page, server, analyst)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    kept = cookies["analyticbot_dashboards"]
+    assert kept["sameSite"] == "Strict" and kept["expires"] == -1  # a session cookie: gone with the browser
+
+    page.reload()
+    page.get_by_text(f"Logged in as {analyst.username}").wait_for()
+    # a link opened in a new tab (the churn page's "open in the admin panel" is one) is a new Streamlit session
+    other = page.context.new_page()
+    other.set_default_timeout(TIMEOUT_MS)
+    other.goto(f"{server}/churn-risk")
+    other.get_by_role("heading", name="Churn risk", exact=True).wait_for()
+    settled(other)
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_text("You have logged out.").wait_for()
+    assert "analyticbot_dashboards" not in {c["name"] for c in page.context.cookies()}
+    for tab in (page, other):
+        tab.reload()
+        tab.get_by_role("button", name="Log in").wait_for()  # the ended session is not resumed anywhere
+    other.close()
