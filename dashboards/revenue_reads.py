@@ -9,8 +9,11 @@
   segment, so segments add up to the total; one with MRR but no paid period yet is "unknown".
 - `cohorts`: `marts.fct_cohort_retention` as it is.
 
-Ratios (ARPA, churn, NRR, GRR, LTV) are the KPI mart's, for all customers: the marts define them (LTV with its
-trailing-churn fallback) only for the whole business, and this module does not redefine them per segment.
+- `kpis`: the ratios (ARPA, churn rates, NRR, GRR, LTV with its trailing-churn fallback). For all customers, the
+  KPI mart's own; for a segment, `ratios` applies the mart's formulas to the segment's `movements` (segments
+  chosen several at once have to be summed before any ratio is taken, so no mart could hold them ready). The
+  formulas are written twice, in SQL and here: a test holds `ratios` of all customers equal to the mart, month by
+  month.
 
 Every read runs on one snapshot version, and is cached per (snapshot location, version, arguments): a snapshot
 never changes, and a new publish is a new version, so nothing is ever stale.
@@ -162,14 +165,54 @@ def options(reader: SnapshotReader, version: str) -> Options:
     return _cached(reader, version, "options", (), load)
 
 
-def kpis(reader: SnapshotReader, version: str, first: date | None = None, last: date | None = None) -> pl.DataFrame:
-    """`fct_saas_kpis_monthly` for the months from `first` to `last` (inclusive), oldest first."""
+def kpis(reader: SnapshotReader, version: str, first: date | None = None, last: date | None = None,
+         segment: Segment = Segment()) -> pl.DataFrame:
+    """`KPI_COLUMNS` for the months from `first` to `last` (inclusive), oldest first: `fct_saas_kpis_monthly` for
+    all customers, the same ratios of the segment's movements otherwise."""
     def load() -> pl.DataFrame:
+        if not segment.is_everyone:
+            # from the first month: the trailing churn rate of the period's first months looks back 5 months
+            every = ratios(movements(reader, version, segment, None, last))
+            return every.filter(pl.col("month") >= first) if first is not None else every
         where, params = _between(first, last)
         return _query(reader, version, f"SELECT {', '.join(KPI_COLUMNS)} FROM marts.fct_saas_kpis_monthly"
                                        f"{' WHERE ' + where if where else ''} ORDER BY month", params)
 
-    return _cached(reader, version, "kpis", (first, last), load)
+    return _cached(reader, version, "kpis", (first, last, segment), load)
+
+
+TRAILING_MONTHS = 6  # fct_saas_kpis_monthly: the churn rate averaged over the month and the 5 before it
+LIFETIME_CAP_MONTHS = 36  # its LTV when no churn rate is known
+
+
+def ratios(frame: pl.DataFrame) -> pl.DataFrame:
+    """`KPI_COLUMNS` of a `movements` frame (every month from the first, oldest first), by the formulas of
+    `fct_saas_kpis_monthly` (docs/payments.md): rates against the month's start, NULL for a zero denominator,
+    LTV = ARPA / customer churn, else / the trailing 6-month churn, else ARPA x 36."""
+    def f(column: str) -> pl.Expr:
+        return pl.col(column).cast(pl.Float64)
+
+    def per(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+        return pl.when(denominator != 0).then(numerator / denominator)
+
+    start = f("mrr_start_usd")
+    out = frame.sort("month").with_columns(
+        arpa_usd=per(f("mrr_usd"), f("customers")),
+        customer_churn_rate=per(f("churned_customers"), f("customers_start")),
+        gross_mrr_churn_rate=per(f("churn_usd") + f("contraction_usd"), start),
+        net_mrr_churn_rate=per(f("churn_usd") + f("contraction_usd") - f("expansion_usd"), start),
+        nrr=per(start + f("expansion_usd") - f("contraction_usd") - f("churn_usd") + f("fx_usd"), start),
+        grr=per(start - f("contraction_usd") - f("churn_usd"), start))
+    out = out.with_columns(  # a mean of the months that have a rate, as SQL's avg skips NULLs
+        trailing_churn_rate=pl.col("customer_churn_rate").rolling_mean(TRAILING_MONTHS, min_samples=1).round(12))
+    monthly, trailing = pl.col("customer_churn_rate"), pl.col("trailing_churn_rate")
+    out = out.with_columns(
+        ltv_usd=pl.when(monthly > 0).then(pl.col("arpa_usd") / monthly)
+        .when(trailing > 0).then(pl.col("arpa_usd") / trailing)
+        .otherwise(pl.col("arpa_usd") * LIFETIME_CAP_MONTHS),
+        ltv_basis=pl.when(monthly > 0).then(pl.lit("monthly_churn"))
+        .when(trailing > 0).then(pl.lit("trailing_6m_churn")).otherwise(pl.lit("lifetime_cap_36m")))
+    return out.select(KPI_COLUMNS)
 
 
 def movements(reader: SnapshotReader, version: str, segment: Segment = Segment(), first: date | None = None,

@@ -30,10 +30,10 @@ SERIES_LABEL = {"customers": "Customers", "new_customers": "New", "reactivated_c
                 "churned_customers": "Churned", "customer_churn_rate": "Customer churn",
                 "gross_mrr_churn_rate": "Gross MRR churn", "net_mrr_churn_rate": "Net MRR churn", "nrr": "NRR",
                 "grr": "GRR", "arpa_usd": "ARPA", "ltv_usd": "LTV"}
-SEGMENT_NOTE = ("Gateway, plan and currency filter MRR, its movements and customers: each customer's month counts "
-                "in the segment of their latest paid period by the month's end (the revenue marts have no such "
-                "columns). ARPA, churn rates, NRR, GRR and LTV are the KPI mart's figures for all customers: only "
-                "the period applies to them.")
+SEGMENT_NOTE = ("Gateway, plan and currency filter every number: each customer's month counts in the segment of "
+                "their latest paid period by the month's end (the revenue marts have no such columns), and a "
+                "segment's ARPA, churn rates, NRR, GRR and LTV follow the KPI mart's formulas on its MRR and "
+                "movements.")
 
 
 # -- formatting (the tests read the same strings) --------------------------------------------------------------
@@ -98,13 +98,13 @@ def render() -> None:
     st.caption(f"Published snapshot {version} · USD · {month_label(options.months[-1])} is month to date.")
 
     frame = reads.movements(reader, version, segment, first, last)
-    kpi = reads.kpis(reader, version, first, last)
+    kpi = reads.kpis(reader, version, first, last, segment)
     _headline(frame, kpi, segment)
     _mrr_chart(frame)
     _waterfall(frame, first, last)
     _movements_chart(frame)
     _customers_chart(frame)
-    _ratio_charts(kpi)
+    _ratio_charts(kpi, segment)
 
 
 def _filters(options: reads.Options) -> tuple[date, date, reads.Segment]:
@@ -128,8 +128,8 @@ def _headline(frame: pl.DataFrame, kpi: pl.DataFrame, segment: reads.Segment) ->
     c.metric("Net new MRR in the period", usd(net_new))
     d.metric("MRR at the period's start", usd(frame["mrr_start_usd"][0]))
     k = kpi.row(-1, named=True)
-    st.caption("All customers (fct_saas_kpis_monthly), "
-               f"{month_label(k['month'])}" + ("" if segment.is_everyone else ": not filtered by the segment"))
+    st.caption(f"{month_label(k['month'])}: " + ("all customers (fct_saas_kpis_monthly)" if segment.is_everyone
+                                                  else f"{segment.describe()} (the KPI mart's formulas)"))
     cols = st.columns(6)
     cols[0].metric("ARPA", usd(k["arpa_usd"]))
     cols[1].metric("Customer churn", pct(k["customer_churn_rate"]))
@@ -201,8 +201,8 @@ def _customers_chart(frame: pl.DataFrame) -> None:
     download(data, "customers_by_month", "customers")
 
 
-def _ratio_charts(kpi: pl.DataFrame) -> None:
-    st.subheader("SaaS ratios by month (all customers)")
+def _ratio_charts(kpi: pl.DataFrame, segment: reads.Segment) -> None:
+    st.subheader(f"SaaS ratios by month ({segment.describe()})")
     groups = (("Churn rates", ["customer_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate"], "churn", "%"),
               ("NRR and GRR", ["nrr", "grr"], "retention", "%"),
               ("ARPA and LTV (USD)", ["arpa_usd", "ltv_usd"], "arpa_ltv", "$,.2f"))

@@ -24,6 +24,9 @@ from dashboards.views import cohorts, revenue
 from dashboards.views.revenue import month_label, pct, usd
 from tests.dashboards.logins import code_at, new_account
 
+KPI_RATIOS = ("arpa_usd", "customer_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate", "nrr", "grr",
+              "trailing_churn_rate", "ltv_usd")
+
 APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py")
 LOGIN_TITLE = "AnalyticBot dashboards"
 
@@ -177,9 +180,13 @@ def test_a_gateway_filter_shows_that_gateways_numbers(snapshot):
     assert shown["MRR"] == usd(payme["mrr_usd"][-1]) != usd(everyone["mrr_usd"][-1])
     assert shown["Customers"] == f"{payme['customers'][-1]:,}"
     assert 0 < payme["customers"][-1] < everyone["customers"][-1]
-    # the ratios stay the whole business's, and the page says so
-    assert shown["ARPA"] == usd(reads.kpis(snapshot, version)["arpa_usd"][-1])
-    assert any("not filtered by the segment" in c.value for c in at.caption)
+    # the ratios are the gateway's too: its MRR over its customers, its churned over its customers at the start
+    assert shown["ARPA"] == usd(float(payme["mrr_usd"][-1]) / payme["customers"][-1])
+    assert shown["ARPA"] != usd(reads.kpis(snapshot, version)["arpa_usd"][-1])
+    kpi = reads.kpis(snapshot, version, segment=reads.Segment(gateways=("payme",))).row(-1, named=True)
+    assert shown["Customer churn"] == pct(payme["churned_customers"][-1] / payme["customers_start"][-1])
+    assert (shown["NRR"], shown["GRR"], shown["LTV"]) == (pct(kpi["nrr"]), pct(kpi["grr"]), usd(kpi["ltv_usd"]))
+    assert any("gateway payme (the KPI mart's formulas)" in c.value for c in at.caption)
 
 
 def test_plan_and_currency_filters_combine(snapshot):
@@ -246,6 +253,39 @@ def test_each_chart_downloads_its_numbers_for_the_filter_in_force(snapshot, down
 
 
 # -- the read module -------------------------------------------------------------------------------------------
+def test_the_segment_ratios_are_the_kpi_marts_formulas(snapshot):
+    """`ratios` of all customers' movements is the KPI mart itself, month by month: the formulas written in Python
+    for segments are the mart's."""
+    version = snapshot.current_version()
+    mart = reads.kpis(snapshot, version)
+    mine = reads.ratios(reads.movements(snapshot, version))
+    assert mine["month"].to_list() == mart["month"].to_list() and mart.height > 6
+    assert mine["ltv_basis"].to_list() == mart["ltv_basis"].to_list()
+    assert len(set(mart["ltv_basis"])) > 1  # the demo reaches more than one LTV basis: the fallbacks are checked
+    for column in KPI_RATIOS:
+        for month, a, b in zip(mart["month"], mine[column], mart[column]):
+            assert (a is None) == (b is None), (column, month)
+            if b is not None:
+                assert float(a) == pytest.approx(float(b), rel=1e-9, abs=1e-9), (column, month)
+
+
+def test_ratios_of_several_segments_are_taken_after_summing_them(snapshot):
+    version = snapshot.current_version()
+    months = reads.options(snapshot, version).months
+    first = months[3]
+    both = reads.Segment(gateways=("payme", "click"))
+    kpi = reads.kpis(snapshot, version, first, None, both)
+    parts = [reads.movements(snapshot, version, reads.Segment(gateways=(g,))) for g in ("payme", "click")]
+    summed = [sum(float(p["mrr_usd"][i]) for p in parts) / sum(p["customers"][i] for p in parts)
+              if sum(p["customers"][i] for p in parts) else None for i in range(parts[0].height)]
+    assert kpi["month"][0] == first  # the period's first month, with the trailing rate looking back before it
+    by_month = dict(zip(parts[0]["month"], summed))
+    for month, arpa in zip(kpi["month"], kpi["arpa_usd"]):
+        assert arpa == pytest.approx(by_month[month])
+    whole = reads.kpis(snapshot, version, None, None, both)
+    assert kpi["trailing_churn_rate"].to_list() == whole.filter(whole["month"] >= first)["trailing_churn_rate"].to_list()
+
+
 def test_segments_partition_the_customers_and_keep_the_mrr_identity(snapshot):
     version = snapshot.current_version()
     options = reads.options(snapshot, version)
