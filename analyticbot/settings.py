@@ -127,13 +127,15 @@ class Settings:
     # lifts the 20 MB download limit in production, and lets tests run `make bot` against a local stand-in.
     telegram_bot_api_url: str | None = None
     # The team's dashboards (`make dashboards`, dashboards/): where Streamlit listens, which client addresses may
-    # log in, how many wrong logins lock an account and for how long, how long a login lasts (idle and in all),
-    # and how many admin actions one account may take in a sliding window.
+    # log in, how many wrong logins lock an account and for how long (and how many from one address, over all
+    # names, in the same window hold that address back), how long a login lasts (idle and in all), and how many
+    # admin actions one account may take in a sliding window.
     dashboards_host: str = "127.0.0.1"
     dashboards_port: int = 8501
     admin_allowlist: tuple[IPNetwork, ...] = LOOPBACK_NETWORKS
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    login_address_max_failures: int = 20
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     admin_rate_limit: int = 20
@@ -184,6 +186,7 @@ class Settings:
             admin_allowlist=_networks_env("ANALYTICBOT_ADMIN_ALLOWLIST"),
             login_max_failures=_positive_int_env("ANALYTICBOT_LOGIN_MAX_FAILURES", 5),
             login_lockout_minutes=_positive_int_env("ANALYTICBOT_LOGIN_LOCKOUT_MINUTES", 15),
+            login_address_max_failures=_positive_int_env("ANALYTICBOT_LOGIN_ADDRESS_MAX_FAILURES", 20),
             session_idle_minutes=_positive_int_env("ANALYTICBOT_SESSION_IDLE_MINUTES", 30),
             session_max_hours=_positive_int_env("ANALYTICBOT_SESSION_MAX_HOURS", 12),
             admin_rate_limit=_positive_int_env("ANALYTICBOT_ADMIN_RATE_LIMIT", 20),

@@ -9,6 +9,10 @@ Streamlit here), so the pages stay thin and the rules are tested on their own.
 - An account is created without a second factor; its first login with the right password shows the enrolment QR
   code, and the first code from the app completes both the enrolment and the login.
 - `login_max_failures` wrong logins in a row (password or code) lock the account for `login_lockout_minutes`.
+- `login_address_max_failures` wrong logins from one client address in the last `login_lockout_minutes`, whatever
+  the names, refuse that address until the oldest of them ages out: trying many names from one place is slowed
+  too. Counted from the audit log; a throttled attempt checks no password, counts against no account and does
+  not extend the throttle, and a good login does not clear it (the failures happened).
 - Clients outside `ANALYTICBOT_ADMIN_ALLOWLIST` (empty: this machine only) cannot log in or stay logged in.
 - A session ends at logout, after `session_idle_minutes` without use, or `session_max_hours` after login.
 - Roles: viewer < analyst < admin. `require` raises `Forbidden` below the role a page or an action needs.
@@ -75,6 +79,12 @@ class LoginRefused(AuthError):
 class AccountLocked(LoginRefused):
     def __init__(self, until: datetime):
         super().__init__(f"Too many wrong attempts: this account is locked until {until:%H:%M} UTC.")
+        self.until = until
+
+
+class AddressThrottled(LoginRefused):
+    def __init__(self, until: datetime):
+        super().__init__(f"Too many wrong logins from this address: try again after {until:%H:%M} UTC.")
         self.until = until
 
 
@@ -322,12 +332,32 @@ def _refuse_address(store: AppStore, settings: Settings, action: str, address: s
         raise LoginRefused(ADDRESS_REFUSED)
 
 
+def _refuse_throttled_address(store: AppStore, settings: Settings, address: str, now: datetime,
+                              **kwargs: Any) -> None:
+    """`AddressThrottled` (and a denied audit row) once `login_address_max_failures` wrong logins came from this
+    address in the lockout window. Only the newest that many are read: the throttle lifts when the oldest of them
+    leaves the window (there may be more than the limit, from logins checked at the same moment)."""
+    window = timedelta(minutes=settings.login_lockout_minutes)
+    with store.transaction() as session:
+        failures = session.scalars(select(AdminAuditLog.at).where(
+            AdminAuditLog.action == "login", AdminAuditLog.outcome == "failed",
+            AdminAuditLog.client_address == address, AdminAuditLog.at > now - window)
+            .order_by(AdminAuditLog.at.desc()).limit(settings.login_address_max_failures)).all()
+    if len(failures) < settings.login_address_max_failures:
+        return
+    until = failures[-1] + window
+    _audit_alone(store, "login", outcome="denied", at=now, address=address, reason="address_throttled",
+                 until=until, failures=len(failures), **kwargs)
+    raise AddressThrottled(until)
+
+
 def login(store: AppStore, settings: Settings, username: str, password: str, code: str,
           client_address: str | None, now: datetime | None = None) -> LoginStep:
     """Check a login form. Returns the next step; raises `LoginRefused` (or `AccountLocked`) with the message."""
     now = now or utcnow()
     name = (username or "").strip().lower()[:64]
     _refuse_address(store, settings, "login", client_address, now, target=name)
+    _refuse_throttled_address(store, settings, client_address, now, target=name)
     refusal: LoginRefused | None = None
     with store.transaction() as session:
         account = session.scalar(select(DashboardAccount).where(DashboardAccount.username == name)
@@ -380,6 +410,7 @@ def complete_enrolment(store: AppStore, settings: Settings, token: str, code: st
     """The first code from the authenticator app: enrols the account and logs in (a new token)."""
     now = now or utcnow()
     _refuse_address(store, settings, "login", client_address, now)
+    _refuse_throttled_address(store, settings, client_address, now)
     refusal: AuthError | None = None
     with store.transaction() as session:
         row = session.scalar(select(DashboardSession).where(DashboardSession.token_hash == _token_hash(token),

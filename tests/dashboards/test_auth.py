@@ -240,6 +240,59 @@ def test_an_address_outside_the_allowlist_cannot_log_in_and_the_attempt_is_audit
         assert session.scalar(select(DashboardAccount.failed_logins)) == 0  # not a wrong password
 
 
+def test_wrong_logins_over_many_names_from_one_address_hold_that_address_back(store, settings):
+    settings = dataclasses.replace(settings, login_address_max_failures=3, login_max_failures=5,
+                                   login_lockout_minutes=15)
+    account, _ = enrolled(store, settings)
+    carol = new_account(store, "carol")
+    there = "127.0.0.5"  # allowed (loopback), but not HOME
+    minute = lambda m: T0 + timedelta(minutes=m)  # noqa: E731
+    with pytest.raises(auth.LoginRefused, match="Wrong"):
+        auth.login(store, settings, "mallory", "guess", "123456", there, minute(1))
+    with pytest.raises(auth.LoginRefused, match="Wrong"):
+        auth.login(store, settings, "alice", "guess", "123456", there, minute(2))
+    # A good login from there in between: the failures happened all the same, so the count stays.
+    assert auth.login(store, settings, "alice", account.password, code_at(account, minute(3)), there,
+                      minute(3)).stage == "active"
+    with pytest.raises(auth.LoginRefused, match="Wrong"):
+        auth.login(store, settings, "bob", "guess", "123456", there, minute(4))
+    start = len(audit_rows(store))
+
+    # The limit is reached: even the right password and code are refused, until the 10:01 failure is 15 min old.
+    refusal = "Too many wrong logins from this address: try again after 10:16 UTC."
+    for m in (5, 10):
+        with pytest.raises(auth.AddressThrottled) as throttled:
+            auth.login(store, settings, "alice", account.password, code_at(account, minute(m)), there, minute(m))
+        assert throttled.value.message == refusal
+    enrol = auth.login(store, settings, "carol", carol.password, "", HOME, minute(10))
+    with pytest.raises(auth.AddressThrottled, match="after 10:16 UTC"):
+        auth.complete_enrolment(store, settings, enrol.token, code_at(carol, minute(10)), there, minute(10))
+    rows = audit_rows(store)[start:]
+    assert [(r["action"], r["outcome"], r["target"], r["address"], r["account_id"], r["detail"].get("reason"))
+            for r in rows] == [("login", "denied", "alice", there, None, "address_throttled"),
+                               ("login", "denied", "alice", there, None, "address_throttled"),
+                               ("login", "denied", None, there, None, "address_throttled")]
+    assert rows[0]["detail"] == {"reason": "address_throttled", "until": "2026-12-02 10:16:00", "failures": 3}
+    with store.transaction() as session:  # no password was checked, so no account paid for it
+        assert session.scalar(select(DashboardAccount.failed_logins).where(DashboardAccount.username == "alice")) == 0
+
+    # Another address is not held back, and the throttled one gets in once the oldest failure ages out.
+    assert auth.login(store, settings, "alice", account.password, code_at(account, minute(11)), HOME,
+                      minute(11)).stage == "active"
+    assert auth.login(store, settings, "alice", account.password, code_at(account, minute(16)), there,
+                      minute(16)).stage == "active"
+
+
+def test_the_address_limit_comes_from_the_environment_and_is_at_least_one(monkeypatch, data_dir):
+    assert get_settings().login_address_max_failures == 20
+    monkeypatch.setenv("ANALYTICBOT_LOGIN_ADDRESS_MAX_FAILURES", "50")
+    assert get_settings().login_address_max_failures == 50
+    for value, message in (("0", "at least 1"), ("many", "a whole number")):
+        monkeypatch.setenv("ANALYTICBOT_LOGIN_ADDRESS_MAX_FAILURES", value)
+        with pytest.raises(ConfigError, match=f"ANALYTICBOT_LOGIN_ADDRESS_MAX_FAILURES must be {message}"):
+            get_settings()
+
+
 def test_a_disabled_account_cannot_log_in_and_its_sessions_end(store, settings):
     account, done = enrolled(store, settings)
     with store.transaction() as session:
