@@ -9,8 +9,10 @@ Secrets are read here and nowhere else; `Settings.__repr__` hides them so they n
 
 from __future__ import annotations
 
+import binascii
 import ipaddress
 import os
+from base64 import b64decode
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
@@ -85,6 +87,23 @@ def _networks_env(name: str) -> tuple[IPNetwork, ...]:
     return tuple(networks) or LOOPBACK_NETWORKS
 
 
+def _fernet_key_env(name: str) -> str | None:
+    """A Fernet key (urlsafe base64 of 32 bytes), checked here so that a typo stops the start rather than the
+    first login; unset = None (the dashboards then keep a generated key in the data dir, see
+    `analyticbot.secret_box`)."""
+    value = _secret(name)
+    if value is None:
+        return None
+    try:
+        valid = len(b64decode(value, altchars=b"-_", validate=True)) == 32
+    except (binascii.Error, ValueError):  # ValueError: not ASCII
+        valid = False
+    if not valid:
+        raise ConfigError(f"{name} must be a Fernet key, urlsafe base64 of 32 bytes; make one with: python -c "
+                          "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -127,17 +146,21 @@ class Settings:
     # lifts the 20 MB download limit in production, and lets tests run `make bot` against a local stand-in.
     telegram_bot_api_url: str | None = None
     # The team's dashboards (`make dashboards`, dashboards/): where Streamlit listens, which client addresses may
-    # log in, how many wrong logins lock an account and for how long, how long a login lasts (idle and in all),
-    # and how many admin actions one account may take in a sliding window.
+    # log in, how many wrong logins lock an account and for how long (and how many from one address, over all
+    # names, in the same window hold that address back), how long a login lasts (idle and in all), how many admin
+    # actions one account may take in a sliding window, and the key the TOTP secrets are encrypted with (None = a
+    # key generated once in <data_dir>/secrets/dashboards.key).
     dashboards_host: str = "127.0.0.1"
     dashboards_port: int = 8501
     admin_allowlist: tuple[IPNetwork, ...] = LOOPBACK_NETWORKS
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    login_address_max_failures: int = 20
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     admin_rate_limit: int = 20
     admin_rate_window_seconds: int = 60
+    dashboards_secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -184,10 +207,12 @@ class Settings:
             admin_allowlist=_networks_env("ANALYTICBOT_ADMIN_ALLOWLIST"),
             login_max_failures=_positive_int_env("ANALYTICBOT_LOGIN_MAX_FAILURES", 5),
             login_lockout_minutes=_positive_int_env("ANALYTICBOT_LOGIN_LOCKOUT_MINUTES", 15),
+            login_address_max_failures=_positive_int_env("ANALYTICBOT_LOGIN_ADDRESS_MAX_FAILURES", 20),
             session_idle_minutes=_positive_int_env("ANALYTICBOT_SESSION_IDLE_MINUTES", 30),
             session_max_hours=_positive_int_env("ANALYTICBOT_SESSION_MAX_HOURS", 12),
             admin_rate_limit=_positive_int_env("ANALYTICBOT_ADMIN_RATE_LIMIT", 20),
             admin_rate_window_seconds=_positive_int_env("ANALYTICBOT_ADMIN_RATE_WINDOW_SECONDS", 60),
+            dashboards_secret_key=_fernet_key_env("ANALYTICBOT_DASHBOARDS_SECRET_KEY"),
         )
         settings.warehouse_kind  # validate early: a typo in the URL scheme should fail at start, not mid-run
         return settings

@@ -89,7 +89,7 @@ def admin_token() -> str:
     try:
         name = f"bench{int(time.time())}"
         with store.transaction() as s:
-            account = auth.create_account(s, name, "admin")
+            account = auth.create_account(s, settings, name, "admin")
         step = auth.login(store, settings, name, account.password, "", "127.0.0.1")
         secret = parse_qs(urlparse(account.enrolment_uri).query)["secret"][0]
         return auth.complete_enrolment(store, settings, step.token, pyotp.TOTP(secret).now(), "127.0.0.1").token

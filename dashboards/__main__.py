@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from analyticbot.secret_box import dashboards_box
 from analyticbot.settings import ConfigError, get_settings
 
 APP = Path(__file__).resolve().parent / "app.py"
@@ -14,6 +15,7 @@ APP = Path(__file__).resolve().parent / "app.py"
 def main() -> int:
     try:
         settings = get_settings()
+        dashboards_box(settings)  # the key file is made (or found damaged) now, not at the first login
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -40,10 +40,10 @@ def add_account(settings: Settings, username: str, role: str, *, reset: bool = F
     same transaction. Raises ValueError for a bad name or role, AccountExists or LookupError."""
     with session_scope(settings) as session:
         if reset:
-            account = reset_credentials(session, username)
+            account = reset_credentials(session, settings, username)
             action, after = "reset_credentials", {"username": account.username}
         else:
-            account = create_account(session, username, role)
+            account = create_account(session, settings, username, role)
             action, after = "create_account", {"username": account.username, "role": account.role}
         record_admin_action(session, CLI_ADMIN_ID, action, target=account.username, after=after,
                             detail={"os_user": _os_user()}, source="cli")

@@ -6,9 +6,20 @@ Streamlit here), so the pages stay thin and the rules are tested on their own.
   that does not exist still spends one hash, so timing does not tell which names exist.
 - The second factor is TOTP (RFC 6238, 30 s steps, one step of clock drift either way). A code is accepted once:
   the step it belongs to is stored, and a code of that step or an earlier one is refused.
+- TOTP secrets are stored encrypted (`analyticbot.secret_box`, Fernet, the key from
+  `ANALYTICBOT_DASHBOARDS_SECRET_KEY` or `<data_dir>/secrets/dashboards.key`). A secret stored in plain base32
+  before that still works, and is encrypted at that account's next login. A secret the key cannot open (the key
+  changed) refuses that account's login with a message saying so and what to do (restore the key, or reset the
+  account: `make admin-user ACCOUNT=<name> RESET=1`), logs an error and writes a denied audit row; it is not a
+  wrong login, so it locks nobody and throttles no address. The right password is checked first, so the message
+  tells nobody else anything.
 - An account is created without a second factor; its first login with the right password shows the enrolment QR
   code, and the first code from the app completes both the enrolment and the login.
 - `login_max_failures` wrong logins in a row (password or code) lock the account for `login_lockout_minutes`.
+- `login_address_max_failures` wrong logins from one client address in the last `login_lockout_minutes`, whatever
+  the names, refuse that address until the oldest of them ages out: trying many names from one place is slowed
+  too. Counted from the audit log; a throttled attempt checks no password, counts against no account and does
+  not extend the throttle, and a good login does not clear it (the failures happened).
 - Clients outside `ANALYTICBOT_ADMIN_ALLOWLIST` (empty: this machine only) cannot log in or stay logged in.
 - A session ends at logout, after `session_idle_minutes` without use, or `session_max_hours` after login.
 - Roles: viewer < analyst < admin. `require` raises `Forbidden` below the role a page or an action needs.
@@ -22,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
 import re
 import secrets
 from contextlib import contextmanager
@@ -42,7 +54,10 @@ from sqlalchemy.orm import Session
 from analyticbot.appstore.audit import NO_TELEGRAM_USER, record_admin_action
 from analyticbot.appstore.db import AppStore
 from analyticbot.appstore.models import DASHBOARD_ROLES, AdminAuditLog, DashboardAccount, DashboardSession
+from analyticbot.secret_box import SecretBox, SecretUnreadable, dashboards_box, is_encrypted
 from analyticbot.settings import IPNetwork, Settings
+
+log = logging.getLogger(__name__)
 
 ROLES = DASHBOARD_ROLES
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -76,6 +91,21 @@ class AccountLocked(LoginRefused):
     def __init__(self, until: datetime):
         super().__init__(f"Too many wrong attempts: this account is locked until {until:%H:%M} UTC.")
         self.until = until
+
+
+class AddressThrottled(LoginRefused):
+    def __init__(self, until: datetime):
+        super().__init__(f"Too many wrong logins from this address: try again after {until:%H:%M} UTC.")
+        self.until = until
+
+
+class SecondFactorUnreadable(LoginRefused):
+    def __init__(self, username: str):
+        super().__init__(f"The second factor of the account {username!r} cannot be read: the server's key for "
+                         "second factors has changed (or the stored secret is damaged). Ask an admin to restore "
+                         "the key, or to reset the account "
+                         f"(`make admin-user ACCOUNT={username} RESET=1` gives it a new password and QR code).")
+        self.username = username
 
 
 class SessionExpired(AuthError):
@@ -239,29 +269,34 @@ def totp_counter(secret: str, code: str, now: datetime, after: int | None = None
 
 
 # -- accounts ------------------------------------------------------------------------------------------------------
-def create_account(session: Session, username: str, role: str, *, now: datetime | None = None) -> NewAccount:
-    """A new account with a generated password and TOTP secret, not yet enrolled. The caller audits it."""
+def create_account(session: Session, settings: Settings, username: str, role: str, *,
+                   now: datetime | None = None) -> NewAccount:
+    """A new account with a generated password and TOTP secret (stored encrypted), not yet enrolled. The caller
+    audits it."""
     name = normalise_username(username)
     if role not in _RANK:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if session.scalar(select(DashboardAccount.id).where(DashboardAccount.username == name)) is not None:
         raise AccountExists(f"an account named {name!r} exists already")
     password, secret = generate_password(), pyotp.random_base32()
-    session.add(DashboardAccount(username=name, password_hash=hash_password(password), totp_secret=secret,
-                                 role=role, failed_logins=0, disabled=False, created_at=now or utcnow()))
+    session.add(DashboardAccount(username=name, password_hash=hash_password(password),
+                                 totp_secret=dashboards_box(settings).encrypt(secret), role=role, failed_logins=0,
+                                 disabled=False, created_at=now or utcnow()))
     session.flush()
     return NewAccount(name, role, password, enrolment_uri(name, secret))
 
 
-def reset_credentials(session: Session, username: str) -> NewAccount:
+def reset_credentials(session: Session, settings: Settings, username: str) -> NewAccount:
     """A new password and TOTP secret for an existing account (a lost phone, a forgotten password): enrolment
-    starts again, the lockout is lifted and every session of the account ends."""
+    starts again, the lockout is lifted and every session of the account ends. Also the way out for a secret the
+    key no longer opens."""
     name = normalise_username(username)
     account = session.scalar(select(DashboardAccount).where(DashboardAccount.username == name))
     if account is None:
         raise LookupError(f"no account named {name!r}")
     password, secret = generate_password(), pyotp.random_base32()
-    account.password_hash, account.totp_secret = hash_password(password), secret
+    account.password_hash = hash_password(password)
+    account.totp_secret = dashboards_box(settings).encrypt(secret)
     account.totp_enrolled_at = account.totp_last_counter = account.locked_until = None
     account.failed_logins = 0
     now = utcnow()
@@ -315,11 +350,53 @@ def _count_failure(session: Session, settings: Settings, account: DashboardAccou
     return AccountLocked(account.locked_until)
 
 
+def _totp_secret(box: SecretBox, account: DashboardAccount) -> str | None:
+    """The account's TOTP secret in plain text (a legacy plain row as it is); None if the key cannot open it."""
+    if not is_encrypted(account.totp_secret):
+        return account.totp_secret
+    try:
+        return box.decrypt(account.totp_secret)
+    except SecretUnreadable:
+        return None
+
+
+def _unreadable_secret(session: Session, account: DashboardAccount, address: str | None,
+                       now: datetime) -> LoginRefused:
+    """Refuses a login whose second factor the key cannot open: loudly (the message, an error in the log, a
+    denied audit row) and without counting it as a wrong login, so the account is not locked for the server's
+    fault."""
+    log.error("dashboards: the TOTP secret of account %r cannot be decrypted with the dashboards key (did "
+              "ANALYTICBOT_DASHBOARDS_SECRET_KEY or <data_dir>/secrets/dashboards.key change?); restore the key, or "
+              "reset the account with `make admin-user ACCOUNT=%s RESET=1`", account.username, account.username)
+    _audit(session, "login", outcome="denied", at=now, account_id=account.id, target=account.username,
+           address=address, reason="totp_secret_unreadable")
+    return SecondFactorUnreadable(account.username)
+
+
 def _refuse_address(store: AppStore, settings: Settings, action: str, address: str | None, now: datetime,
                     **kwargs: Any) -> None:
     if not address_allowed(address, settings.admin_allowlist):
         _audit_alone(store, action, outcome="denied", at=now, address=address, reason="address", **kwargs)
         raise LoginRefused(ADDRESS_REFUSED)
+
+
+def _refuse_throttled_address(store: AppStore, settings: Settings, address: str, now: datetime,
+                              **kwargs: Any) -> None:
+    """`AddressThrottled` (and a denied audit row) once `login_address_max_failures` wrong logins came from this
+    address in the lockout window. Only the newest that many are read: the throttle lifts when the oldest of them
+    leaves the window (there may be more than the limit, from logins checked at the same moment)."""
+    window = timedelta(minutes=settings.login_lockout_minutes)
+    with store.transaction() as session:
+        failures = session.scalars(select(AdminAuditLog.at).where(
+            AdminAuditLog.action == "login", AdminAuditLog.outcome == "failed",
+            AdminAuditLog.client_address == address, AdminAuditLog.at > now - window)
+            .order_by(AdminAuditLog.at.desc()).limit(settings.login_address_max_failures)).all()
+    if len(failures) < settings.login_address_max_failures:
+        return
+    until = failures[-1] + window
+    _audit_alone(store, "login", outcome="denied", at=now, address=address, reason="address_throttled",
+                 until=until, failures=len(failures), **kwargs)
+    raise AddressThrottled(until)
 
 
 def login(store: AppStore, settings: Settings, username: str, password: str, code: str,
@@ -328,6 +405,8 @@ def login(store: AppStore, settings: Settings, username: str, password: str, cod
     now = now or utcnow()
     name = (username or "").strip().lower()[:64]
     _refuse_address(store, settings, "login", client_address, now, target=name)
+    _refuse_throttled_address(store, settings, client_address, now, target=name)
+    box = dashboards_box(settings)
     refusal: LoginRefused | None = None
     with store.transaction() as session:
         account = session.scalar(select(DashboardAccount).where(DashboardAccount.username == name)
@@ -347,23 +426,27 @@ def login(store: AppStore, settings: Settings, username: str, password: str, cod
             _audit(session, "login", outcome="denied", at=now, account_id=account.id, target=name,
                    address=client_address, reason="disabled")
             refusal = LoginRefused("This account is disabled. Ask an admin.")
+        elif (secret := _totp_secret(box, account)) is None:
+            refusal = _unreadable_secret(session, account, client_address, now)
         elif account.totp_enrolled_at is None:
             token = _open_session(session, account, "enrol", client_address, now)
-            uri = enrolment_uri(account.username, account.totp_secret)
+            uri = enrolment_uri(account.username, secret)
             return LoginStep("enrol", token, enrolment=Enrolment(uri, qr_png(uri)))
         else:
-            step = totp_counter(account.totp_secret, code, now, after=account.totp_last_counter)
+            step = totp_counter(secret, code, now, after=account.totp_last_counter)
             if step is None:
                 refusal = _count_failure(session, settings, account, "code", client_address, now)
             else:
-                return _logged_in(session, account, step, client_address, now, password)
+                return _logged_in(session, box, account, step, client_address, now, password)
     raise refusal
 
 
-def _logged_in(session: Session, account: DashboardAccount, step: int, address: str | None, now: datetime,
-               password: str | None = None) -> LoginStep:
+def _logged_in(session: Session, box: SecretBox, account: DashboardAccount, step: int, address: str | None,
+               now: datetime, password: str | None = None) -> LoginStep:
     account.totp_last_counter, account.failed_logins, account.locked_until = step, 0, None
     account.last_login_at = now
+    if not is_encrypted(account.totp_secret):
+        account.totp_secret = box.encrypt(account.totp_secret)  # stored in plain text before 0009
     if password is not None and _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)  # argon2 parameters raised since the hash was made
     # Sessions that ended or can no longer be resumed are dead weight: a login tidies its own account's.
@@ -380,6 +463,8 @@ def complete_enrolment(store: AppStore, settings: Settings, token: str, code: st
     """The first code from the authenticator app: enrols the account and logs in (a new token)."""
     now = now or utcnow()
     _refuse_address(store, settings, "login", client_address, now)
+    _refuse_throttled_address(store, settings, client_address, now)
+    box = dashboards_box(settings)
     refusal: AuthError | None = None
     with store.transaction() as session:
         row = session.scalar(select(DashboardSession).where(DashboardSession.token_hash == _token_hash(token),
@@ -393,7 +478,10 @@ def complete_enrolment(store: AppStore, settings: Settings, token: str, code: st
                 refusal = AccountLocked(account.locked_until)
             elif account.disabled or account.totp_enrolled_at is not None:
                 refusal = SessionExpired("Log in again.")
-            elif (step := totp_counter(account.totp_secret, code, now)) is None:
+            elif (secret := _totp_secret(box, account)) is None:
+                row.ended_at = now
+                refusal = _unreadable_secret(session, account, client_address, now)
+            elif (step := totp_counter(secret, code, now)) is None:
                 refusal = _count_failure(session, settings, account, "enrolment_code", client_address, now)
                 if isinstance(refusal, AccountLocked):
                     row.ended_at = now
@@ -405,7 +493,7 @@ def complete_enrolment(store: AppStore, settings: Settings, token: str, code: st
                 account.totp_enrolled_at = now
                 _audit(session, "totp_enrolled", outcome="ok", at=now, account_id=account.id,
                        target=account.username, address=client_address)
-                return _logged_in(session, account, step, client_address, now)
+                return _logged_in(session, box, account, step, client_address, now)
     raise refusal
 
 

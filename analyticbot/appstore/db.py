@@ -51,6 +51,7 @@ def alembic_config(settings: Settings | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(settings.app_db_url).replace("%", "%%"))
+    cfg.attributes["settings"] = settings  # a migration that needs more than the URL (0009: the dashboards key)
     return cfg
 
 

@@ -293,7 +293,9 @@ DASHBOARD_ROLES = ("viewer", "analyst", "admin")  # in increasing order of what 
 class DashboardAccount(Base):
     """A person of the team who logs in to the dashboards (`analyticbot admin-user`): not a Telegram user.
 
-    The password is an argon2id hash; the TOTP secret is kept as base32 because verifying a code needs it."""
+    The password is an argon2id hash. The TOTP secret must stay readable (verifying a code needs it), so since
+    0009 it is a Fernet token of the dashboards key (`analyticbot.secret_box`); a row from before holds plain
+    base32 until the account's next login encrypts it."""
     __tablename__ = "dashboard_accounts"
     __table_args__ = (
         CheckConstraint("role IN ('viewer', 'analyst', 'admin')", name="ck_dashboard_accounts_role"),
@@ -303,7 +305,7 @@ class DashboardAccount(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True, comment="lower case")
     password_hash: Mapped[str] = mapped_column(String(256))
-    totp_secret: Mapped[str] = mapped_column(String(64))
+    totp_secret: Mapped[str] = mapped_column(String(255))  # a Fernet token is ~140 characters (0009)
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(
         DateTime, nullable=True, comment="first code accepted; until then a login shows the enrolment QR code")
     totp_last_counter: Mapped[int | None] = mapped_column(

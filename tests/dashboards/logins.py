@@ -14,7 +14,7 @@ from dashboards import auth
 
 def new_account(store, username: str = "alice", role: str = "admin") -> auth.NewAccount:
     with store.transaction() as session:
-        return auth.create_account(session, username, role)
+        return auth.create_account(session, store.settings, username, role)
 
 
 def secret_of(account: auth.NewAccount) -> str:

@@ -1,23 +1,29 @@
-"""dashboards.auth on SQLite and PostgreSQL: passwords, TOTP enrolment and replay, lockout, the allowlist,
-sessions that expire, roles, and admin actions with their audit rows and rate limit."""
+"""dashboards.auth on SQLite and PostgreSQL: passwords, TOTP enrolment and replay, lockout, the allowlist and the
+per-address throttle, TOTP secrets encrypted at rest, sessions that expire, roles, and admin actions with their
+audit rows and rate limit."""
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
 import json
+import logging
+import os
+import stat
 from datetime import datetime, timedelta
 
 import pytest
 from alembic import command
+from cryptography.fernet import Fernet
 from sqlalchemy import inspect, select, text
 
 from analyticbot.appstore.audit import record_admin_action
 from analyticbot.appstore.db import AppStore, alembic_config, migrate
 from analyticbot.appstore.models import DashboardAccount, DashboardSession, RuntimeSetting
+from analyticbot.secret_box import SecretBox, dashboards_box, key_file
 from analyticbot.settings import LOOPBACK_NETWORKS, ConfigError, get_settings
 from dashboards import auth
-from tests.dashboards.logins import audit_rows, code_at, new_account
+from tests.dashboards.logins import audit_rows, code_at, new_account, secret_of
 
 T0 = datetime(2026, 12, 2, 10, 0, 0)
 HOME = "127.0.0.1"
@@ -240,6 +246,59 @@ def test_an_address_outside_the_allowlist_cannot_log_in_and_the_attempt_is_audit
         assert session.scalar(select(DashboardAccount.failed_logins)) == 0  # not a wrong password
 
 
+def test_wrong_logins_over_many_names_from_one_address_hold_that_address_back(store, settings):
+    settings = dataclasses.replace(settings, login_address_max_failures=3, login_max_failures=5,
+                                   login_lockout_minutes=15)
+    account, _ = enrolled(store, settings)
+    carol = new_account(store, "carol")
+    there = "127.0.0.5"  # allowed (loopback), but not HOME
+    minute = lambda m: T0 + timedelta(minutes=m)  # noqa: E731
+    with pytest.raises(auth.LoginRefused, match="Wrong"):
+        auth.login(store, settings, "mallory", "guess", "123456", there, minute(1))
+    with pytest.raises(auth.LoginRefused, match="Wrong"):
+        auth.login(store, settings, "alice", "guess", "123456", there, minute(2))
+    # A good login from there in between: the failures happened all the same, so the count stays.
+    assert auth.login(store, settings, "alice", account.password, code_at(account, minute(3)), there,
+                      minute(3)).stage == "active"
+    with pytest.raises(auth.LoginRefused, match="Wrong"):
+        auth.login(store, settings, "bob", "guess", "123456", there, minute(4))
+    start = len(audit_rows(store))
+
+    # The limit is reached: even the right password and code are refused, until the 10:01 failure is 15 min old.
+    refusal = "Too many wrong logins from this address: try again after 10:16 UTC."
+    for m in (5, 10):
+        with pytest.raises(auth.AddressThrottled) as throttled:
+            auth.login(store, settings, "alice", account.password, code_at(account, minute(m)), there, minute(m))
+        assert throttled.value.message == refusal
+    enrol = auth.login(store, settings, "carol", carol.password, "", HOME, minute(10))
+    with pytest.raises(auth.AddressThrottled, match="after 10:16 UTC"):
+        auth.complete_enrolment(store, settings, enrol.token, code_at(carol, minute(10)), there, minute(10))
+    rows = audit_rows(store)[start:]
+    assert [(r["action"], r["outcome"], r["target"], r["address"], r["account_id"], r["detail"].get("reason"))
+            for r in rows] == [("login", "denied", "alice", there, None, "address_throttled"),
+                               ("login", "denied", "alice", there, None, "address_throttled"),
+                               ("login", "denied", None, there, None, "address_throttled")]
+    assert rows[0]["detail"] == {"reason": "address_throttled", "until": "2026-12-02 10:16:00", "failures": 3}
+    with store.transaction() as session:  # no password was checked, so no account paid for it
+        assert session.scalar(select(DashboardAccount.failed_logins).where(DashboardAccount.username == "alice")) == 0
+
+    # Another address is not held back, and the throttled one gets in once the oldest failure ages out.
+    assert auth.login(store, settings, "alice", account.password, code_at(account, minute(11)), HOME,
+                      minute(11)).stage == "active"
+    assert auth.login(store, settings, "alice", account.password, code_at(account, minute(16)), there,
+                      minute(16)).stage == "active"
+
+
+def test_the_address_limit_comes_from_the_environment_and_is_at_least_one(monkeypatch, data_dir):
+    assert get_settings().login_address_max_failures == 20
+    monkeypatch.setenv("ANALYTICBOT_LOGIN_ADDRESS_MAX_FAILURES", "50")
+    assert get_settings().login_address_max_failures == 50
+    for value, message in (("0", "at least 1"), ("many", "a whole number")):
+        monkeypatch.setenv("ANALYTICBOT_LOGIN_ADDRESS_MAX_FAILURES", value)
+        with pytest.raises(ConfigError, match=f"ANALYTICBOT_LOGIN_ADDRESS_MAX_FAILURES must be {message}"):
+            get_settings()
+
+
 def test_a_disabled_account_cannot_log_in_and_its_sessions_end(store, settings):
     account, done = enrolled(store, settings)
     with store.transaction() as session:
@@ -251,6 +310,107 @@ def test_a_disabled_account_cannot_log_in_and_its_sessions_end(store, settings):
         auth.login(store, settings, "alice", account.password, code_at(account, t), HOME, t)
     with pytest.raises(auth.LoginRefused, match="Wrong"):  # a wrong password learns nothing about the state
         auth.login(store, settings, "alice", "guess", code_at(account, t), HOME, t)
+
+
+# -- TOTP secrets at rest (both stores) ----------------------------------------------------------------------------
+def stored_secret(store, username: str = "alice") -> str:
+    with store.transaction() as session:
+        return session.scalar(select(DashboardAccount.totp_secret).where(DashboardAccount.username == username))
+
+
+def test_the_stored_totp_secret_is_encrypted_and_opens_to_the_one_the_app_was_given(store, settings):
+    account = new_account(store)
+    stored = stored_secret(store)
+    assert secret_of(account) not in stored and stored.startswith("gAAAAA")
+    assert dashboards_box(settings).decrypt(stored) == secret_of(account)
+    with store.transaction() as session:
+        reset = auth.reset_credentials(session, settings, "alice")
+    assert secret_of(reset) not in stored_secret(store)
+    assert dashboards_box(settings).decrypt(stored_secret(store)) == secret_of(reset)
+
+
+def test_a_plain_secret_from_before_encryption_still_logs_in_and_that_login_encrypts_it(store, settings):
+    account, _ = enrolled(store, settings)
+    with store.transaction() as session:  # as 0008 stored it
+        session.scalar(select(DashboardAccount)).totp_secret = secret_of(account)
+    t = T0 + timedelta(minutes=1)
+    with pytest.raises(auth.LoginRefused, match="Wrong"):  # a wrong code leaves it as it is
+        auth.login(store, settings, "alice", account.password, code_at(account, t, steps=5), HOME, t)
+    assert stored_secret(store) == secret_of(account)
+    assert auth.login(store, settings, "alice", account.password, code_at(account, t), HOME, t).stage == "active"
+    assert stored_secret(store) != secret_of(account)
+    assert dashboards_box(settings).decrypt(stored_secret(store)) == secret_of(account)
+    t = T0 + timedelta(minutes=2)
+    assert auth.login(store, settings, "alice", account.password, code_at(account, t), HOME, t).stage == "active"
+
+
+def test_a_secret_the_key_cannot_open_refuses_that_login_clearly_and_locks_nobody(store, settings, caplog):
+    settings = dataclasses.replace(settings, login_max_failures=2, login_address_max_failures=2)
+    account, _ = enrolled(store, settings)
+    other_key = dataclasses.replace(settings, dashboards_secret_key=Fernet.generate_key().decode())
+    for minute in (1, 2, 3):  # more than both limits: not a wrong login, so neither the account nor the address
+        t = T0 + timedelta(minutes=minute)
+        with pytest.raises(auth.SecondFactorUnreadable) as refused:
+            auth.login(store, other_key, "alice", account.password, code_at(account, t), HOME, t)
+    assert "'alice' cannot be read" in refused.value.message
+    assert "make admin-user ACCOUNT=alice RESET=1" in refused.value.message
+    assert "Traceback" not in caplog.text and "alice" in caplog.text
+    assert [r.levelno for r in caplog.records if "cannot be decrypted" in r.getMessage()] == [logging.ERROR] * 3
+    row = audit_rows(store)[-1]
+    assert (row["action"], row["outcome"], row["target"], row["detail"]) == (
+        "login", "denied", "alice", {"reason": "totp_secret_unreadable"})
+    with pytest.raises(auth.LoginRefused) as wrong:  # only the right password hears about the key
+        auth.login(store, other_key, "alice", "guess", "123456", HOME, T0 + timedelta(minutes=4))
+    assert wrong.value.message == auth.WRONG_LOGIN
+    with store.transaction() as session:
+        row = session.scalar(select(DashboardAccount))
+        assert row.failed_logins == 1 and row.locked_until is None
+
+    with store.transaction() as session:  # the way out the message names
+        reset = auth.reset_credentials(session, other_key, "alice")
+    t = T0 + timedelta(minutes=5)
+    assert auth.login(store, other_key, "alice", reset.password, "", HOME, t).stage == "enrol"
+
+
+def test_without_a_configured_key_one_is_generated_once_in_a_private_file(data_dir):
+    settings = get_settings()
+    previous = os.umask(0)  # the file and folder are private whatever the umask says
+    try:
+        token = dashboards_box(settings).encrypt("JBSWY3DPEHPK3PXP")
+    finally:
+        os.umask(previous)
+    path = key_file(settings)
+    assert path == data_dir / "secrets" / "dashboards.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert [p.name for p in path.parent.iterdir()] == ["dashboards.key"]  # no temporary file left behind
+    key = path.read_bytes()
+    assert dashboards_box(get_settings()).decrypt(token) == "JBSWY3DPEHPK3PXP" and path.read_bytes() == key
+
+
+def test_a_configured_key_is_used_and_no_key_file_is_made(monkeypatch, data_dir):
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("ANALYTICBOT_DASHBOARDS_SECRET_KEY", key)
+    settings = get_settings()
+    assert SecretBox(key).decrypt(dashboards_box(settings).encrypt("JBSWY3DPEHPK3PXP")) == "JBSWY3DPEHPK3PXP"
+    assert not key_file(settings).exists() and key not in repr(settings)
+
+
+@pytest.mark.parametrize("value", ["not-a-key", Fernet.generate_key().decode()[:-4], "c2hvcnQ=", "ключ" * 11])
+def test_a_malformed_secret_key_stops_the_start_and_names_the_variable_not_the_value(monkeypatch, data_dir, value):
+    monkeypatch.setenv("ANALYTICBOT_DASHBOARDS_SECRET_KEY", value)
+    with pytest.raises(ConfigError) as error:
+        get_settings()
+    assert "ANALYTICBOT_DASHBOARDS_SECRET_KEY must be a Fernet key" in str(error.value)
+    assert value not in str(error.value)
+
+
+def test_a_damaged_key_file_is_refused_naming_the_file(data_dir):
+    settings = get_settings()
+    key_file(settings).parent.mkdir(parents=True)
+    key_file(settings).write_text("not a key\n")
+    with pytest.raises(ConfigError, match="dashboards.key is not a Fernet key") as error:
+        dashboards_box(settings)
+    assert "not a key\n" not in str(error.value)
 
 
 # -- sessions (both stores) ----------------------------------------------------------------------------------------
@@ -409,12 +569,16 @@ def test_a_session_of_a_disabled_account_cannot_act(store, settings):
     assert flags(store) == {} and audit_rows(store)[-1]["detail"] == {"reason": "account"}
 
 
-# -- the migration (both stores) -----------------------------------------------------------------------------------
-def test_migration_0007_adds_the_tables_and_columns_keeps_old_audit_rows_and_downgrades(store, settings):
+# -- the migrations (both stores) ----------------------------------------------------------------------------------
+def downgrade_to(store, settings, revision: str) -> None:
     with store.engine.begin() as connection:
         cfg = alembic_config(settings)
         cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0006")
+        command.downgrade(cfg, revision)
+
+
+def test_migration_0007_adds_the_tables_and_columns_keeps_old_audit_rows_and_downgrades(store, settings):
+    downgrade_to(store, settings, "0006")
     tables = set(inspect(store.engine).get_table_names())
     assert not {"dashboard_accounts", "dashboard_sessions", "runtime_settings"} & tables
     with store.engine.begin() as connection:  # a bot audit row written before the upgrade
@@ -433,3 +597,27 @@ def test_migration_0007_adds_the_tables_and_columns_keeps_old_audit_rows_and_dow
         with store.transaction() as session:
             record_admin_action(session, 1001, "user_lookup", outcome="maybe")
     enrolled(store, settings)  # the new tables work
+
+
+def totp_secret_length(store) -> int:
+    [column] = [c for c in inspect(store.engine).get_columns("dashboard_accounts") if c["name"] == "totp_secret"]
+    return column["type"].length
+
+
+def test_migration_0009_widens_the_totp_secret_and_its_downgrade_decrypts_the_secrets(store, settings):
+    account, done = enrolled(store, settings)
+    assert totp_secret_length(store) == 255 and stored_secret(store) != secret_of(account)
+    other_key = dataclasses.replace(settings, dashboards_secret_key=Fernet.generate_key().decode())
+    with pytest.raises(RuntimeError, match="does not open the TOTP secrets of alice; restore the key"):
+        downgrade_to(store, other_key, "0008")
+    assert totp_secret_length(store) == 255  # nothing changed
+
+    downgrade_to(store, settings, "0008")
+    assert totp_secret_length(store) == 64 and stored_secret(store) == secret_of(account)  # what 0008 reads
+    migrate(settings)
+    migrate(settings)  # idempotent
+    assert totp_secret_length(store) == 255 and stored_secret(store) == secret_of(account)  # rows are not rewritten
+    assert auth.resume(store, settings, done.token, HOME, T0).username == "alice"  # sessions kept their account
+    t = T0 + timedelta(minutes=1)
+    assert auth.login(store, settings, "alice", account.password, code_at(account, t), HOME, t).stage == "active"
+    assert dashboards_box(settings).decrypt(stored_secret(store)) == secret_of(account)
