@@ -11,14 +11,16 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
+import duckdb
 import polars as pl
+import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from analyticbot import channel_reads
 from analyticbot.appstore.db import AppStore, migrate
 from analyticbot.settings import get_settings
-from analyticbot.snapshot import SnapshotReader
+from analyticbot.snapshot import ReadConnection, SnapshotReader
 from dashboards import channels_reads, churn_reads, health_reads, session
 from dashboards import revenue_reads as reads
 from tests.dashboards.logins import logged_in, open_page
@@ -146,6 +148,46 @@ def test_a_channels_numbers_match(engines):
     newest = top[0]["posted_at_local"].date()
     same(*both(engines, lambda con: channel_reads.best_posts(con, [(c, newest - timedelta(days=30))
                                                                    for c in channels])))
+
+
+# Channel titles are anybody's text: PostgreSQL would sort them by the database's locale (production's is usually
+# en_US.UTF-8; the test server's is C.UTF-8, which sorts as DuckDB does, so the demo's titles cannot tell).
+TITLES = ("Zeta", "zebra", "Éclair", "Eclair", "Food", "a b", "ab", "Бизнес", "10 tips", "9 tips")
+LINGUISTIC = "en-US-x-icu"
+
+
+def test_channels_are_listed_in_the_same_order_whatever_the_databases_locale(pg_url):
+    columns = ("channel_id bigint, title {text}, username {text}, time_zone {text}, status {text}, "
+               "reach_available boolean, owner_user_id bigint, last_post_at timestamp")
+    daily = "channel_id bigint, date date, subscribers bigint, avg_post_reach double precision, err double precision"
+    rows = [(1000 + i, title, f"user_{i}", "UTC", "active", True, 7, None) for i, title in enumerate(TITLES)]
+    duck = duckdb.connect()
+    duck.execute("CREATE SCHEMA marts")
+    duck.execute(f"CREATE TABLE marts.dim_channels ({columns.format(text='varchar')})")
+    duck.execute(f"CREATE TABLE marts.fct_channel_daily ({daily})")
+    duck.executemany("INSERT INTO marts.dim_channels VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    with psycopg.connect(pg_url, autocommit=True) as pg:
+        if not pg.execute("SELECT 1 FROM pg_collation WHERE collname = %s", [LINGUISTIC]).fetchone():
+            pytest.skip(f"this PostgreSQL has no {LINGUISTIC} collation (built without ICU)")
+        pg.execute("CREATE SCHEMA marts")
+        # a column takes the database's collation: this one, as a database created en_US.UTF-8 would give it
+        pg_text = f'text COLLATE "{LINGUISTIC}"'
+        pg.execute(f"CREATE TABLE marts.dim_channels ({columns.format(text=pg_text)})")
+        pg.execute(f"CREATE TABLE marts.fct_channel_daily ({daily})")
+        with pg.cursor() as cur:
+            cur.executemany("INSERT INTO marts.dim_channels VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
+        on = {"duckdb": ReadConnection("v", duck=duck), "postgres": ReadConnection("v", pg=pg)}
+        plain = {k: [r["title"] for r in c.query("SELECT title FROM marts.dim_channels ORDER BY lower(title)")
+                     .to_dicts()] for k, c in on.items()}
+        assert plain["postgres"] != plain["duckdb"]  # the locale does change the order here
+        for read in (lambda con: channels_reads.search(con, ""), lambda con: channels_reads.search(con, "e"),
+                     lambda con: channels_reads.search(con, "", limit=4),
+                     lambda con: channel_reads.my_channels(con, 7)):
+            duck_rows, pg_rows = read(on["duckdb"]), read(on["postgres"])
+            assert len(duck_rows) >= 3 and pg_rows == duck_rows
+        # and DuckDB's order is what it was: by code point
+        assert [c["title"] for c in channels_reads.search(on["duckdb"], "")] == sorted(
+            TITLES, key=lambda t: (t.lower(), TITLES.index(t)))
 
 
 # -- pipeline health -------------------------------------------------------------------------------------------
