@@ -17,7 +17,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from analyticbot.snapshot import ReadConnection
+from analyticbot.snapshot import TEXT_ORDER, ReadConnection
 
 MAX_DAYS = 366
 MAX_LIMIT = 100
@@ -69,7 +69,7 @@ def owned_channels_many(con: ReadConnection, user_ids: list[int]) -> dict[int, d
 
 def my_channels(con: ReadConnection, user_id: int) -> list[dict]:
     """The caller's channels, with headline numbers from each channel's newest day."""
-    return _rows(con, """
+    return _rows(con, f"""
         WITH mine AS (
             SELECT channel_id, title, username, time_zone, status, reach_available, last_post_at
             FROM marts.dim_channels WHERE owner_user_id = ?
@@ -92,7 +92,7 @@ def my_channels(con: ReadConnection, user_id: int) -> list[dict]:
         FROM mine
         LEFT JOIN newest ON newest.channel_id = mine.channel_id
         LEFT JOIN month_ago ON month_ago.channel_id = mine.channel_id
-        ORDER BY mine.title, mine.channel_id
+        ORDER BY mine.title {TEXT_ORDER}, mine.channel_id
     """, [user_id])
 
 

@@ -37,6 +37,10 @@ _VERSION_RE = re.compile(r"^snapshot-(\d{8}T\d{6}\d{6}Z)\.duckdb$")
 # answers, than the relation `duck.sql` builds (see `ReadConnection.query`).
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 _FORKED_AWAY: list = []  # a parent's connections that a forked child inherited (see _forget_after_fork)
+# After a text sort key, in SQL for both engines: DuckDB orders text by code point, PostgreSQL by the database's
+# locale (en_US.UTF-8 puts "Éclair" between "Eclair" and "Food", and "zebra" before "Zeta"). "C" is code-point
+# order on both, so a reader lists rows, and cuts a LIMIT, the same way on either.
+TEXT_ORDER = 'COLLATE "C"'
 
 
 class SnapshotUnavailable(RuntimeError):

@@ -7,11 +7,12 @@ which is what every `channel_reads` function takes.
 
 from __future__ import annotations
 
-from analyticbot.snapshot import ReadConnection
+from analyticbot.snapshot import TEXT_ORDER, ReadConnection
 
 SEARCH_LIMIT = 50
 _CHANNEL = ("channel_id, title, username, time_zone, status, reach_available, owner_user_id "
             "FROM marts.dim_channels")
+_BY_TITLE = f"ORDER BY lower(title) {TEXT_ORDER}, channel_id"
 
 
 def _like(text: str) -> str:
@@ -25,12 +26,12 @@ def search(con: ReadConnection, text: str = "", limit: int = SEARCH_LIMIT) -> li
     search lists every channel up to `limit`. A channel id typed in full finds that channel too."""
     text = (text or "").strip().lstrip("@").strip()
     if not text:
-        return con.query(f"SELECT {_CHANNEL} ORDER BY lower(title), channel_id LIMIT ?", [limit]).to_dicts()
+        return con.query(f"SELECT {_CHANNEL} {_BY_TITLE} LIMIT ?", [limit]).to_dicts()
     pattern = _like(text.lower())
     by_id = int(text) if text.lstrip("-").isdigit() else None
     return con.query(
         f"SELECT {_CHANNEL} WHERE lower(title) LIKE ? ESCAPE '\\' OR lower(coalesce(username, '')) LIKE ? ESCAPE '\\' "
-        "OR channel_id = ? ORDER BY lower(title), channel_id LIMIT ?", [pattern, pattern, by_id, limit]).to_dicts()
+        f"OR channel_id = ? {_BY_TITLE} LIMIT ?", [pattern, pattern, by_id, limit]).to_dicts()
 
 
 def channel(con: ReadConnection, channel_id: int) -> dict | None:

@@ -17,9 +17,9 @@ from analyticbot import channel_reads
 from analyticbot.appstore.db import AppStore, migrate
 from analyticbot.settings import get_settings
 from analyticbot.snapshot import SnapshotReader
-from dashboards import auth, channels_reads, churn_reads, health_reads, session
+from dashboards import channels_reads, churn_reads, health_reads, session
 from dashboards.views import channels as channels_page
-from tests.dashboards.logins import audit_rows, code_at, new_account
+from tests.dashboards.logins import audit_rows, logged_in, open_page
 
 LOGIN_TITLE = "AnalyticBot dashboards"
 
@@ -56,35 +56,6 @@ def downloads(monkeypatch) -> dict:
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording_load)
     monkeypatch.setattr(MediaFileManager, "add_deferred", recording_defer)
     return seen
-
-
-def logged_in(store, username: str, role: str) -> str:
-    """A session token of a new account that has enrolled its second factor, as the login page leaves it."""
-    account = new_account(store, username, role)
-    settings = get_settings()
-    step = auth.login(store, settings, username, account.password, "", "127.0.0.1")
-    return auth.complete_enrolment(store, settings, step.token, code_at(account, auth.utcnow()), "127.0.0.1").token
-
-
-def one_page(url: str):
-    """What the app does when a browser opens /<url>: the login page without a session, else that page (whose
-    guard checks the role: a typed URL skips the navigation's filter)."""
-    from dashboards import session
-    from dashboards.views import PAGES, login
-
-    if session.current_principal() is None:
-        login.render()
-    else:
-        next(p for p in PAGES if p.URL == url).render()
-
-
-def open_page(url: str, token: str | None = None) -> AppTest:
-    at = AppTest.from_function(one_page, args=(url,), default_timeout=60)
-    if token:
-        at.session_state[session.TOKEN] = token
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def table(at: AppTest, n: int = 0):
