@@ -22,8 +22,10 @@ never changes, and a new publish is a new version, so nothing is ever stale.
 from __future__ import annotations
 
 from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
+import threading
 from threading import Lock
 from typing import Any, Callable
 
@@ -80,23 +82,73 @@ _CACHE_SIZE = 256  # a few hundred small frames (a month per row) at most, whate
 _LOCK = Lock()  # Streamlit runs each browser tab's script in a thread of its own
 
 
+_LOADING: dict[tuple, Future] = {}  # reads under way: a second asker waits for the first instead of reading again
+
+
 def _cached(reader: SnapshotReader, version: str, name: str, args: tuple, load: Callable[[], Any]) -> Any:
     key = (str(reader.settings.published_dir), reader.settings.warehouse_url, version, name, args)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    value = load()
+        loading = _LOADING.get(key)
+        if loading is None:
+            loading = _LOADING[key] = Future()
+            mine = True
+        else:
+            mine = False
+    if not mine:  # the read-ahead (or another tab) is reading it now
+        return loading.result()
+    try:
+        value = load()
+    except BaseException as exc:
+        with _LOCK:
+            del _LOADING[key]
+        loading.set_exception(exc)
+        raise
     with _LOCK:
         _CACHE[key] = value
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
+        del _LOADING[key]
+    loading.set_result(value)
     return value
 
 
 def clear_cache() -> None:
     with _LOCK:
         _CACHE.clear()
+        _WARMED.clear()
+
+
+_WARMED: set[tuple] = set()  # (snapshot location, version) already being read ahead
+
+
+def warm(reader: SnapshotReader, version: str) -> None:
+    """Read what the Revenue and Cohorts pages open with (the filter options' scan is most of it) into the cache,
+    once per snapshot version, in a thread of its own: the Home page starts it, so the first visit to Revenue after
+    a login, a new server or a new publish does not wait for these reads."""
+    key = (str(reader.settings.published_dir), reader.settings.warehouse_url, version)
+    with _LOCK:
+        if key in _WARMED:
+            return
+        _WARMED.add(key)
+
+    def read_ahead() -> None:
+        try:
+            options(reader, version)
+            kpis(reader, version)
+            movements(reader, version)
+            cohorts(reader, version)
+        except Exception:  # noqa: BLE001 - only a head start: the page reads (and reports) it again if needed
+            with _LOCK:
+                _WARMED.discard(key)
+
+    _in_thread(read_ahead)
+
+
+def _in_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="revenue-read-ahead", daemon=True).start()
 
 
 def _query(reader: SnapshotReader, version: str, sql: str, params: list[Any] | None = None) -> pl.DataFrame:

@@ -347,3 +347,68 @@ def test_the_cohort_filter_narrows_the_cohorts(snapshot, downloads):
     assert metrics(at)["Cohorts"] == "6"
     assert metrics(at)["Customers in them"] == f"{int(sizes['customers'].sum()):,}"
     assert rows_of(downloaded(at, downloads, "cohorts.csv.retention")) == frame_rows(frame)
+
+
+# -- the home page ---------------------------------------------------------------------------------------------
+def home_page():
+    from dashboards.views import home
+
+    home.render()
+
+
+def test_home_shows_the_newest_months_mrr_customers_and_arpa_and_reads_ahead_for_revenue(snapshot, monkeypatch):
+    version = snapshot.current_version()
+    reads.clear_cache()
+    kpi = reads.kpis(snapshot, version)
+    reads.clear_cache()
+    started = []
+    monkeypatch.setattr(reads, "_in_thread", lambda work: started.append(work) or work())  # at once, here
+    at = as_viewer(home_page)
+    assert not at.exception and not at.error
+    now, before = kpi.row(-1, named=True), kpi.row(-2, named=True)
+    shown = {m.label: m for m in at.metric}
+    mrr = shown[f"MRR, {month_label(now['month'])}"]
+    assert mrr.value == usd(now["mrr_usd"])
+    change = float(now["mrr_usd"]) - float(before["mrr_usd"])
+    assert mrr.delta == ("-" if change < 0 else "+") + usd(abs(change))
+    assert shown["Customers"].value == f"{now['customers']:,}" and shown["ARPA"].value == usd(now["arpa_usd"])
+    assert len(at.get("vega_lite_chart")) == 1
+    # the read-ahead ran once for this version, and filled the cache the Revenue page opens with
+    assert len(started) == 1
+    at.run()
+    assert len(started) == 1
+    key = (str(snapshot.settings.published_dir), snapshot.settings.warehouse_url, version, "options", ())
+    assert key in reads._CACHE
+
+
+
+def test_a_read_asked_for_while_it_is_under_way_waits_for_it_instead_of_reading_again(snapshot):
+    import threading
+
+    version, calls, entered, release = snapshot.current_version(), [], threading.Event(), threading.Event()
+
+    def slow():
+        calls.append(1)
+        entered.set()
+        release.wait(10)
+        return "value"
+
+    first = threading.Thread(target=lambda: reads._cached(snapshot, version, "test.slow", (), slow))
+    first.start()
+    assert entered.wait(10)
+    got = []
+    second = threading.Thread(target=lambda: got.append(reads._cached(snapshot, version, "test.slow", (), slow)))
+    second.start()
+    second.join(0.2)
+    assert second.is_alive() and not got  # waiting for the first read, not reading
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert got == ["value"] and calls == [1]
+
+    def broken():
+        raise RuntimeError("snapshot gone")
+
+    with pytest.raises(RuntimeError, match="snapshot gone"):
+        reads._cached(snapshot, version, "test.broken", (), broken)
+    assert reads._cached(snapshot, version, "test.broken", (), lambda: "again") == "again"  # a failure is not kept
