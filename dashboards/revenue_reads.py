@@ -1,19 +1,18 @@
-"""What the revenue and cohort pages read from the published snapshot: the revenue marts, never recomputed.
+"""What the revenue and cohort pages read from the published snapshot: the revenue marts, never recomputed (a
+segment's sums and ratios are taken from them at read time).
 
-- `kpis`: `marts.fct_saas_kpis_monthly` as it is (MRR, movements, customers, ARPA, churn rates, NRR/GRR, LTV).
 - `movements`: MRR, its movements and customers by month. Without a segment filter these are the KPI mart's
   own columns; with one (gateway, plan, currency) they are sums of `marts.fct_mrr_monthly` over the customers of
   the segment. Neither MRR mart has those dimensions, so a customer-month is put in the segment of the customer's
   latest paid period (`marts.fct_subscription_periods`) that started before the month's end: the plan, gateway
   and currency their MRR was bought with (a churned customer's last one). Every customer-month is in exactly one
   segment, so segments add up to the total; one with MRR but no paid period yet is "unknown".
+- `kpis`: the ratios (ARPA, churn rates, NRR, GRR, LTV with its trailing-churn fallback). For all customers,
+  `marts.fct_saas_kpis_monthly` as it is; for a segment, `ratios` applies the mart's formulas to the segment's
+  `movements` (segments chosen several at once have to be summed before any ratio is taken, so no mart could
+  hold them ready). The formulas are written twice, in SQL and here: a test holds `ratios` of all customers
+  equal to the mart, month by month.
 - `cohorts`: `marts.fct_cohort_retention` as it is.
-
-- `kpis`: the ratios (ARPA, churn rates, NRR, GRR, LTV with its trailing-churn fallback). For all customers, the
-  KPI mart's own; for a segment, `ratios` applies the mart's formulas to the segment's `movements` (segments
-  chosen several at once have to be summed before any ratio is taken, so no mart could hold them ready). The
-  formulas are written twice, in SQL and here: a test holds `ratios` of all customers equal to the mart, month by
-  month.
 
 Every read runs on one snapshot version, and is cached per (snapshot location, version, arguments): a snapshot
 never changes, and a new publish is a new version, so nothing is ever stale.
