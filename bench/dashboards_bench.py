@@ -36,17 +36,6 @@ from bench.machine import describe  # noqa: E402
 TARGET_S = 2.0
 
 
-def one_page(url: str):
-    """The app opening /<url> for the logged-in admin (the AppTest script: imports inside, as AppTest needs)."""
-    from dashboards import session
-    from dashboards.views import PAGES, login
-
-    if session.current_principal() is None:
-        login.render()
-    else:
-        next(p for p in PAGES if p.URL == url).render()
-
-
 def build_demo(work: Path, scale: str, payment_scale: str | None = None) -> Path:
     """The demo's data dir under `work`, built once per scale (the pipeline takes minutes). `payment_scale`: the
     payment history's (default: the demo's own choice for `scale`, `default` unless `tiny`)."""
@@ -100,6 +89,8 @@ def admin_token() -> str:
 def session_on(url: str, token: str):
     """An AppTest session of the logged-in admin on the page at `url`."""
     from streamlit.testing.v1 import AppTest
+
+    from tests.dashboards.logins import one_page  # the app opening /<url>, as the page tests open it
 
     at = AppTest.from_function(one_page, args=(url,), default_timeout=120)
     at.session_state["dashboards.token"] = token

@@ -20,12 +20,11 @@ never changes, and a new publish is a new version, so nothing is ever stale.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
-import threading
-from threading import Lock
 from typing import Any, Callable
 
 import polars as pl
@@ -78,14 +77,19 @@ class Options:
 # -- the cache -------------------------------------------------------------------------------------------------
 _CACHE: OrderedDict[tuple, Any] = OrderedDict()
 _CACHE_SIZE = 256  # a few hundred small frames (a month per row) at most, whatever the filters clicked
-_LOCK = Lock()  # Streamlit runs each browser tab's script in a thread of its own
+_LOCK = threading.Lock()  # Streamlit runs each browser tab's script in a thread of its own
 
 
 _LOADING: dict[tuple, Future] = {}  # reads under way: a second asker waits for the first instead of reading again
 
 
+def _snapshot_key(reader: SnapshotReader, version: str) -> tuple:
+    """Which snapshot: its location (published files or a PostgreSQL warehouse) and version."""
+    return str(reader.settings.published_dir), reader.settings.warehouse_url, version
+
+
 def _cached(reader: SnapshotReader, version: str, name: str, args: tuple, load: Callable[[], Any]) -> Any:
-    key = (str(reader.settings.published_dir), reader.settings.warehouse_url, version, name, args)
+    key = (*_snapshot_key(reader, version), name, args)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -127,7 +131,7 @@ def warm(reader: SnapshotReader, version: str) -> None:
     """Read what the Revenue and Cohorts pages open with (the filter options' scan is most of it) into the cache,
     once per snapshot version, in a thread of its own: the Home page starts it, so the first visit to Revenue after
     a login, a new server or a new publish does not wait for these reads."""
-    key = (str(reader.settings.published_dir), reader.settings.warehouse_url, version)
+    key = _snapshot_key(reader, version)
     with _LOCK:
         if key in _WARMED:
             return

@@ -84,9 +84,7 @@ def current_principal() -> auth.Principal | None:
             principal = auth.resume(store(), settings(), token, client_address())
             st.session_state[TOKEN] = token
         except auth.AuthError as exc:
-            st.session_state.pop(TOKEN, None)
-            st.session_state[_SPENT] = token
-            st.session_state[_COOKIE_CHANGE] = ""
+            _forget(token)
             st.session_state[NOTICE] = exc.message
     st.session_state[PRINCIPAL] = principal
     return principal
@@ -99,15 +97,21 @@ def log_in(token: str) -> None:
 
 
 def log_out() -> None:
-    token = st.session_state.pop(TOKEN, None)
+    token = st.session_state.get(TOKEN)
     auth.logout(store(), token, client_address())
-    st.session_state[_SPENT] = token
-    st.session_state[_COOKIE_CHANGE] = ""
+    _forget(token)
     st.session_state[PRINCIPAL] = None
     st.session_state[NOTICE] = "You have logged out."
 
 
-def cookie_script(token: str) -> str:
+def _forget(token: str | None) -> None:
+    """This tab's session is over: drop its token, never try it again from the cookie, and clear the cookie."""
+    st.session_state.pop(TOKEN, None)
+    st.session_state[_SPENT] = token
+    st.session_state[_COOKIE_CHANGE] = ""
+
+
+def _cookie_script(token: str) -> str:
     """The script that keeps `token` in the browser's cookie, or forgets the cookie when `token` is empty."""
     attributes = "; Path=/; SameSite=Strict" + ("" if token else "; Max-Age=0")
     return ("<script>document.cookie = " + json.dumps(f"{COOKIE}={token}{attributes}")
@@ -119,7 +123,7 @@ def write_cookie() -> None:
     on every run, before the page."""
     change = st.session_state.pop(_COOKIE_CHANGE, None)
     if change is not None:
-        st.html(cookie_script(change), unsafe_allow_javascript=True)
+        st.html(_cookie_script(change), unsafe_allow_javascript=True)
 
 
 def guard(role: str, page: str) -> auth.Principal:
